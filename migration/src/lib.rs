@@ -1,0 +1,30 @@
+//! Parley's database schema, as an ordered list of migrations.
+//!
+//! Every migration runs on both SQLite and PostgreSQL. Times are stored as
+//! microseconds since the Unix epoch (UTC) in `BIGINT` columns: the same
+//! representation on both databases, exact to compare, and cheap to index for
+//! keyset pagination on `(created_at, id)`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_create_articles;
+mod m20261125_000002_create_moderators;
+mod m20261125_000003_create_comments;
+mod m20261125_000004_create_moderation_actions;
+mod m20261125_000005_create_server_secrets;
+
+/// Runs Parley's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_create_articles::Migration),
+            Box::new(m20261125_000002_create_moderators::Migration),
+            Box::new(m20261125_000003_create_comments::Migration),
+            Box::new(m20261125_000004_create_moderation_actions::Migration),
+            Box::new(m20261125_000005_create_server_secrets::Migration),
+        ]
+    }
+}

@@ -1,0 +1,151 @@
+//! Building and running the server: `App::build(settings)` connects and
+//! migrates the database, prepares the schema and binds the port, so a test
+//! can bind port 0 and ask which port it got.
+
+use std::future::Future;
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::auth::{TokenKeys, password};
+use crate::config::Settings;
+use crate::domain::moderators;
+use crate::events::CommentEvents;
+use crate::graphql::{self, Services};
+use crate::http::{self, AppState};
+use crate::store::Store;
+
+/// A server ready to run.
+pub struct App {
+    listener: TcpListener,
+    router: axum::Router,
+    store: Store,
+    address: SocketAddr,
+}
+
+impl App {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let store = Store::connect(&settings.database_url).await?;
+        store.migrate().await?;
+        let keys = TokenKeys::configured_or_stored(
+            settings.jwt_secret.as_deref(),
+            &store,
+            settings.token_ttl,
+        )
+        .await?;
+        ensure_a_moderator(&store, &settings).await?;
+        // The first failed login should not pay for the dummy hash.
+        tokio::spawn(password::warm_up());
+
+        let schema = graphql::build(Services {
+            store: store.clone(),
+            keys: keys.clone(),
+            events: CommentEvents::default(),
+            moderation: settings.moderation,
+        });
+        let state = AppState {
+            schema,
+            store: store.clone(),
+            keys,
+        };
+        let router = http::router(state, settings.max_body_bytes);
+        let listener = TcpListener::bind(settings.listen)
+            .await
+            .with_context(|| format!("could not listen on {}", settings.listen))?;
+        let address = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            router,
+            store,
+            address,
+        })
+    }
+
+    /// The address the server listens on (with the real port when 0 was asked).
+    pub fn address(&self) -> SocketAddr {
+        self.address
+    }
+
+    pub fn port(&self) -> u16 {
+        self.address.port()
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, lets in-flight requests finish, then
+    /// closes the database.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    /// Serves until `shutdown` completes.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let base = format!("http://{}", self.address);
+        tracing::info!("Parley is listening on {base}");
+        tracing::info!("GraphiQL playground: {base}/graphql");
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("the server failed")?;
+        self.store.close().await;
+        tracing::info!("Parley stopped");
+        Ok(())
+    }
+}
+
+/// Creates the admin from the environment on an empty database, or says how
+/// to create the first moderator.
+async fn ensure_a_moderator(store: &Store, settings: &Settings) -> anyhow::Result<()> {
+    if let Some(admin) = &settings.admin {
+        let created = moderators::bootstrap_admin(store, &admin.email, "Admin", &admin.password)
+            .await
+            .map_err(|err| {
+                anyhow::anyhow!(
+                    "could not create the admin from PARLEY_ADMIN_EMAIL: {}",
+                    err.message()
+                )
+            })?;
+        if created {
+            tracing::info!(
+                "created the first admin from PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD"
+            );
+        }
+        return Ok(());
+    }
+    let count = crate::store::moderators::count(store.db()).await?;
+    if count == 0 {
+        tracing::warn!(
+            "no moderator exists yet; create one with: \
+             parley moderator add --email you@example.com --name \"Your Name\" --role admin \
+             (or `cargo run --release -- moderator add …`), or start with \
+             PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD set"
+        );
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -1,0 +1,148 @@
+//! Moderator tokens: HS256 JWTs with `sub`, `iss`, `aud`, `iat` and `exp`,
+//! all of them checked, and the algorithm pinned.
+
+use anyhow::Context;
+use chrono::{DateTime, TimeDelta, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::store::{Store, secrets};
+
+const ISSUER: &str = "parley";
+const AUDIENCE: &str = "parley-moderation";
+/// The shortest signing key accepted, in bytes.
+pub const MIN_SECRET_BYTES: usize = 32;
+const GENERATED_SECRET_NAME: &str = "jwt_secret";
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    iss: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// The keys and rules for issuing and checking tokens.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    ttl: TimeDelta,
+}
+
+impl std::fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenKeys")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// An issued token and when it stops working.
+#[derive(Debug, Clone)]
+pub struct IssuedToken {
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+impl TokenKeys {
+    /// Keys from a configured secret of at least [`MIN_SECRET_BYTES`].
+    pub fn new(secret: &[u8], ttl: TimeDelta) -> anyhow::Result<Self> {
+        anyhow::ensure!(
+            secret.len() >= MIN_SECRET_BYTES,
+            "PARLEY_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long"
+        );
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.set_audience(&[AUDIENCE]);
+        validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
+        validation.leeway = 0;
+        Ok(Self {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+            ttl,
+        })
+    }
+
+    /// Keys from the configured secret, or else from the secret generated
+    /// once and stored in the database beside the data, so that restarts and
+    /// other instances on the same database accept the same tokens.
+    pub async fn configured_or_stored(
+        configured: Option<&str>,
+        store: &Store,
+        ttl: TimeDelta,
+    ) -> anyhow::Result<Self> {
+        if let Some(secret) = configured {
+            return Self::new(secret.as_bytes(), ttl);
+        }
+        let candidate = hex_encode(&rand::random::<[u8; 32]>());
+        let secret = secrets::get_or_insert(store.db(), GENERATED_SECRET_NAME, candidate)
+            .await
+            .context("could not load the stored token-signing key")?;
+        tracing::warn!(
+            "PARLEY_JWT_SECRET is not set: using the signing key stored in the database. \
+             Set PARLEY_JWT_SECRET to manage the key yourself."
+        );
+        Self::new(secret.as_bytes(), ttl)
+    }
+
+    /// Issues a token for a moderator.
+    pub fn issue(&self, moderator_id: Uuid) -> anyhow::Result<IssuedToken> {
+        let now = Utc::now();
+        let expires_at = now + self.ttl;
+        let claims = Claims {
+            sub: moderator_id.to_string(),
+            iss: ISSUER.to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat: now.timestamp(),
+            exp: expires_at.timestamp(),
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .context("signing a token failed")?;
+        Ok(IssuedToken { token, expires_at })
+    }
+
+    /// The moderator id a valid token was issued for; `None` for any token
+    /// that is malformed, forged, expired, or meant for someone else.
+    pub fn verify(&self, token: &str) -> Option<Uuid> {
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
+        Uuid::parse_str(&data.claims.sub).ok()
+    }
+}
+
+fn hex_encode(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys(secret: &str) -> TokenKeys {
+        TokenKeys::new(secret.as_bytes(), TimeDelta::hours(12)).unwrap()
+    }
+
+    #[test]
+    fn refuses_short_secrets() {
+        assert!(TokenKeys::new(b"too short", TimeDelta::hours(1)).is_err());
+    }
+
+    #[test]
+    fn a_token_verifies_with_its_own_key_only() {
+        let id = Uuid::now_v7();
+        let issued = keys(&"a".repeat(32)).issue(id).unwrap();
+        assert_eq!(keys(&"a".repeat(32)).verify(&issued.token), Some(id));
+        assert_eq!(keys(&"b".repeat(32)).verify(&issued.token), None);
+    }
+
+    #[test]
+    fn expired_tokens_are_refused() {
+        let keys = TokenKeys::new(&[7; 32], TimeDelta::seconds(-10)).unwrap();
+        let issued = keys.issue(Uuid::now_v7()).unwrap();
+        assert_eq!(keys.verify(&issued.token), None);
+    }
+}

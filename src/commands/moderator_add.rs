@@ -1,0 +1,51 @@
+//! `parley moderator add`: create a moderator account from the command line.
+
+use std::io::{BufRead, IsTerminal};
+
+use anyhow::Context;
+
+use crate::config::ModeratorAddArgs;
+use crate::domain::moderators::{self, NewModerator};
+use crate::store::Store;
+
+pub async fn run(database_url: &str, args: ModeratorAddArgs) -> anyhow::Result<()> {
+    let password = read_password(args.password_stdin)?;
+    let store = Store::connect(database_url).await?;
+    store.migrate().await?;
+    let created = moderators::add(
+        &store,
+        NewModerator {
+            email: args.email,
+            name: args.name,
+            role: args.role,
+            password,
+        },
+    )
+    .await
+    .map_err(|err| anyhow::anyhow!("{}", err.message()))?;
+    store.close().await;
+    println!(
+        "Created {} {} ({}).",
+        created.role.to_lowercase(),
+        created.name,
+        created.id
+    );
+    Ok(())
+}
+
+/// The password from standard input: one line when piped or with
+/// `--password-stdin`, otherwise a prompt without echo, asked twice.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin || !std::io::stdin().is_terminal() {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .context("could not read the password from standard input")?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_owned());
+    }
+    let first = rpassword::prompt_password("Password (12-128 characters): ")?;
+    let again = rpassword::prompt_password("Password again: ")?;
+    anyhow::ensure!(first == again, "the passwords do not match");
+    Ok(first)
+}

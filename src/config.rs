@@ -1,0 +1,189 @@
+//! Configuration: the command line and the environment, flags first.
+//!
+//! Secrets (`PARLEY_JWT_SECRET`, `PARLEY_ADMIN_PASSWORD`) are read from the
+//! environment only, never from arguments, which other users of the machine
+//! can read.
+
+use std::net::SocketAddr;
+
+use chrono::TimeDelta;
+use clap::{Args, Parser, Subcommand};
+
+use crate::domain::{ModerationMode, ModeratorRole};
+
+/// The SQLite file used when `DATABASE_URL` is not set.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://parley.db";
+
+/// Parley: a self-hosted comment service for news sites and blogs.
+#[derive(Debug, Parser)]
+#[command(name = "parley", version, about)]
+pub struct Cli {
+    #[command(flatten)]
+    pub database: DatabaseArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// Options of `serve`, also accepted without the word `serve`.
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server (the default).
+    Serve,
+    /// Manage moderator accounts.
+    #[command(subcommand)]
+    Moderator(ModeratorCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModeratorCommand {
+    /// Create a moderator account. The password is read from standard input
+    /// (a prompt without echo on a terminal), never from an argument.
+    Add(ModeratorAddArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DatabaseArgs {
+    /// Database to use: `sqlite://FILE` or `postgres://…`. Migrations run at start-up.
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
+    pub database_url: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(
+        long,
+        env = "PARLEY_LISTEN",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
+    pub listen: SocketAddr,
+    /// `pre`: new comments wait for a moderator; `post`: they show at once.
+    #[arg(long, env = "PARLEY_MODERATION", value_enum, default_value_t = ModerationMode::Pre, global = true)]
+    pub moderation: ModerationMode,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, env = "PARLEY_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
+    pub max_body_bytes: usize,
+    /// How long a moderator token lasts, in seconds.
+    #[arg(long, env = "PARLEY_TOKEN_TTL_SECS", default_value_t = 12 * 60 * 60, global = true)]
+    pub token_ttl_secs: u32,
+    /// Email of the admin to create when there is no moderator yet (with `PARLEY_ADMIN_PASSWORD`).
+    #[arg(long, env = "PARLEY_ADMIN_EMAIL", global = true)]
+    pub admin_email: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ModeratorAddArgs {
+    /// Login email of the new moderator.
+    #[arg(long)]
+    pub email: String,
+    /// Display name of the new moderator.
+    #[arg(long)]
+    pub name: String,
+    /// What the account may do.
+    #[arg(long, value_enum, default_value_t = ModeratorRole::Moderator)]
+    pub role: ModeratorRole,
+    /// Read the password from standard input without prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+}
+
+/// Everything the server needs, resolved from flags and environment.
+#[derive(Clone)]
+pub struct Settings {
+    pub database_url: String,
+    pub listen: SocketAddr,
+    pub moderation: ModerationMode,
+    pub max_body_bytes: usize,
+    pub token_ttl: TimeDelta,
+    pub jwt_secret: Option<String>,
+    pub admin: Option<AdminBootstrap>,
+}
+
+/// The first admin, from `PARLEY_ADMIN_EMAIL` and `PARLEY_ADMIN_PASSWORD`.
+#[derive(Clone)]
+pub struct AdminBootstrap {
+    pub email: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings")
+            .field("listen", &self.listen)
+            .field("moderation", &self.moderation)
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("token_ttl", &self.token_ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Settings {
+    /// Settings from parsed arguments plus the secrets in the environment.
+    pub fn from_args(database: &DatabaseArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
+        let secret = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let admin = match (serve.admin_email.clone(), secret("PARLEY_ADMIN_PASSWORD")) {
+            (Some(email), Some(password)) => Some(AdminBootstrap { email, password }),
+            (None, None) => None,
+            _ => anyhow::bail!("set both PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD, or neither"),
+        };
+        Ok(Self {
+            database_url: database.database_url.clone(),
+            listen: serve.listen,
+            moderation: serve.moderation,
+            max_body_bytes: serve.max_body_bytes,
+            token_ttl: TimeDelta::seconds(i64::from(serve.token_ttl_secs)),
+            jwt_secret: secret("PARLEY_JWT_SECRET"),
+            admin,
+        })
+    }
+
+    /// Settings for tests and embedding: a database, a port, defaults otherwise.
+    pub fn for_database(database_url: impl Into<String>) -> Self {
+        Self {
+            database_url: database_url.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            moderation: ModerationMode::Pre,
+            max_body_bytes: 64 * 1024,
+            token_ttl: TimeDelta::hours(12),
+            jwt_secret: None,
+            admin: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn bare_invocation_serves_on_the_default_address() {
+        let cli = Cli::try_parse_from(["parley"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.serve.listen.to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn moderator_add_takes_no_password_argument() {
+        let parsed = Cli::try_parse_from([
+            "parley",
+            "moderator",
+            "add",
+            "--email",
+            "a@b.co",
+            "--name",
+            "A",
+            "--password",
+            "x",
+        ]);
+        assert!(parsed.is_err());
+    }
+}

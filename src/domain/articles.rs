@@ -1,0 +1,80 @@
+//! Creating and editing articles: a moderation action like any other.
+
+use uuid::Uuid;
+
+use crate::auth::Viewer;
+use crate::error::AppResult;
+use crate::store::audit::{self, Action};
+use crate::store::entities::article;
+use crate::store::{Store, articles, now_micros};
+
+use super::{ArticleSlug, ArticleTitle, ArticleUrl};
+
+/// An article as a moderator (or the CMS) submits it, before validation.
+#[derive(Debug, Clone)]
+pub struct ArticleInput {
+    pub slug: String,
+    pub title: String,
+    pub url: Option<String>,
+    pub comments_open: Option<bool>,
+}
+
+/// Creates the article with this slug, or updates it. Fields left out keep
+/// their value (`commentsOpen` starts open).
+pub async fn upsert(
+    store: &Store,
+    viewer: &Viewer,
+    input: ArticleInput,
+) -> AppResult<article::Model> {
+    let moderator = viewer.require_moderator()?;
+    let slug = ArticleSlug::parse(&input.slug)?;
+    let title = ArticleTitle::parse(&input.title)?;
+    let url = input.url.as_deref().map(ArticleUrl::parse).transpose()?;
+
+    let txn = store.begin_write().await?;
+    let now = now_micros();
+    let (saved, action) = match articles::find_by_slug(&txn, slug.as_str()).await? {
+        Some(existing) => {
+            let changed = article::Model {
+                title: title.into_inner(),
+                url: url.map(ArticleUrl::into_inner).or(existing.url.clone()),
+                comments_open: input.comments_open.unwrap_or(existing.comments_open),
+                updated_at: now,
+                ..existing
+            };
+            (
+                articles::update(&txn, changed).await?,
+                Action::UpdateArticle,
+            )
+        }
+        None => {
+            let created = article::Model {
+                id: Uuid::now_v7(),
+                slug: slug.as_str().to_owned(),
+                title: title.into_inner(),
+                url: url.map(ArticleUrl::into_inner),
+                comments_open: input.comments_open.unwrap_or(true),
+                created_at: now,
+                updated_at: now,
+            };
+            (
+                articles::insert(&txn, created).await?,
+                Action::CreateArticle,
+            )
+        }
+    };
+    audit::record(
+        &txn,
+        audit::Entry {
+            moderator_id: moderator.id,
+            action,
+            comment_id: None,
+            article_id: Some(saved.id),
+            reason: None,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(article = %saved.id, action = action.as_str(), "article saved");
+    Ok(saved)
+}

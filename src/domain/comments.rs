@@ -1,0 +1,93 @@
+//! Posting a comment, and what readers may see of comments.
+
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+use crate::events::CommentEvents;
+use crate::store::entities::comment;
+use crate::store::{Store, articles, comments, now_micros};
+
+use super::{ArticleSlug, AuthorName, CommentBody, CommentStatus, Email, ModerationMode};
+
+/// A new comment as a reader submits it, before validation.
+#[derive(Debug, Clone)]
+pub struct NewComment {
+    pub article_slug: String,
+    pub parent_id: Option<String>,
+    pub author_name: String,
+    pub author_email: String,
+    pub body: String,
+}
+
+/// Parses an id given in the input field `field`.
+pub fn parse_id(raw: &str, field: &'static str) -> AppResult<Uuid> {
+    Uuid::parse_str(raw.trim())
+        .map_err(|_| AppError::bad_input(field, format!("`{field}` is not a valid id")))
+}
+
+/// Validates and stores a new comment. Under `pre` moderation it waits as
+/// PENDING; under `post` it is APPROVED and announced at once.
+pub async fn post(
+    store: &Store,
+    events: &CommentEvents,
+    mode: ModerationMode,
+    input: NewComment,
+) -> AppResult<comment::Model> {
+    let slug = ArticleSlug::parse_field(&input.article_slug, "articleSlug")?;
+    let parent_id = input
+        .parent_id
+        .as_deref()
+        .map(|raw| parse_id(raw, "parentId"))
+        .transpose()?;
+    let name = AuthorName::parse(&input.author_name)?;
+    let email = Email::parse(&input.author_email)?;
+    let body = CommentBody::parse(&input.body)?;
+
+    let txn = store.begin_write().await?;
+    let article = articles::find_by_slug(&txn, slug.as_str())
+        .await?
+        .ok_or(AppError::NotFound("article"))?;
+    if !article.comments_open {
+        return Err(AppError::CommentsClosed);
+    }
+    if let Some(parent_id) = parent_id {
+        let parent = comments::find(&txn, parent_id).await?;
+        let replyable = parent.is_some_and(|parent| {
+            parent.article_id == article.id && parent.status == CommentStatus::Approved.as_str()
+        });
+        if !replyable {
+            return Err(AppError::bad_input(
+                "parentId",
+                "replies must go to an approved comment of the same article",
+            ));
+        }
+    }
+    let now = now_micros();
+    let status = mode.initial_status();
+    let stored = comments::insert(
+        &txn,
+        comment::Model {
+            id: Uuid::now_v7(),
+            article_id: article.id,
+            parent_id,
+            author_name: name.into_inner(),
+            author_email: email.into_inner(),
+            body: body.into_inner(),
+            status: status.as_str().to_owned(),
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    tracing::info!(comment = %stored.id, article = %article.id, status = status.as_str(), "comment posted");
+    if status == CommentStatus::Approved {
+        events.approved(stored.clone());
+    }
+    Ok(stored)
+}
+
+/// Whether readers (as opposed to moderators) may see this comment.
+pub fn visible_to_readers(comment: &comment::Model) -> bool {
+    comment.status == CommentStatus::Approved.as_str()
+}

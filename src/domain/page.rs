@@ -1,0 +1,132 @@
+//! Keyset pagination: opaque cursors over `(created_at, id)` and the bounds
+//! of a page request.
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+/// A position in a list ordered by `(created_at, id)`. Encoded as opaque
+/// base64url text; it carries nothing but the time and the comment id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    /// Microseconds since the Unix epoch.
+    pub created_at: i64,
+    pub id: Uuid,
+}
+
+impl Cursor {
+    const VERSION: &'static str = "c1";
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}:{}:{}", Self::VERSION, self.created_at, self.id))
+    }
+
+    /// Decodes a cursor given as the argument `field`.
+    pub fn decode(raw: &str, field: &'static str) -> AppResult<Self> {
+        let invalid = || AppError::bad_input(field, format!("`{field}` is not a valid cursor"));
+        let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let mut parts = text.splitn(3, ':');
+        let (Some(Self::VERSION), Some(time), Some(id)) =
+            (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(invalid());
+        };
+        Ok(Self {
+            created_at: time.parse().map_err(|_| invalid())?,
+            id: Uuid::parse_str(id).map_err(|_| invalid())?,
+        })
+    }
+}
+
+/// A validated request for one page: at most `first` items after `after`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageRequest {
+    pub first: u64,
+    pub after: Option<Cursor>,
+}
+
+impl PageRequest {
+    pub const MAX_FIRST: i32 = 100;
+
+    pub fn parse(first: i32, after: Option<&str>) -> AppResult<Self> {
+        if !(0..=Self::MAX_FIRST).contains(&first) {
+            return Err(AppError::bad_input(
+                "first",
+                format!("`first` must be between 0 and {}", Self::MAX_FIRST),
+            ));
+        }
+        Ok(Self {
+            first: first as u64,
+            after: after.map(|raw| Cursor::decode(raw, "after")).transpose()?,
+        })
+    }
+}
+
+/// One page of items, in order, with whether more follow.
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub has_next_page: bool,
+    pub has_previous_page: bool,
+}
+
+impl<T> Page<T> {
+    /// Builds a page from up to `first + 1` fetched rows: the extra row only
+    /// says that another page exists.
+    pub fn from_overfetch(mut rows: Vec<T>, request: &PageRequest) -> Self {
+        let has_next_page = rows.len() as u64 > request.first;
+        rows.truncate(request.first as usize);
+        Self {
+            items: rows,
+            has_next_page,
+            has_previous_page: request.after.is_some(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips() {
+        let cursor = Cursor {
+            created_at: 1_764_000_000_123_456,
+            id: Uuid::now_v7(),
+        };
+        assert_eq!(Cursor::decode(&cursor.encode(), "after").unwrap(), cursor);
+    }
+
+    #[test]
+    fn malformed_cursors_are_bad_input_naming_the_argument() {
+        let forged = URL_SAFE_NO_PAD.encode("c1:notanumber:x");
+        for raw in ["", "%%%", "bm9wZQ", forged.as_str()] {
+            let err = Cursor::decode(raw, "after").unwrap_err();
+            assert!(
+                matches!(err, AppError::BadUserInput { field: "after", .. }),
+                "{raw}"
+            );
+        }
+    }
+
+    #[test]
+    fn first_must_be_between_zero_and_one_hundred() {
+        assert!(PageRequest::parse(0, None).is_ok());
+        assert!(PageRequest::parse(100, None).is_ok());
+        for first in [-1, 101, i32::MAX] {
+            let err = PageRequest::parse(first, None).unwrap_err();
+            assert!(matches!(err, AppError::BadUserInput { field: "first", .. }));
+        }
+    }
+
+    #[test]
+    fn overfetched_row_only_signals_a_next_page() {
+        let request = PageRequest::parse(2, None).unwrap();
+        let page = Page::from_overfetch(vec![1, 2, 3], &request);
+        assert_eq!(page.items, vec![1, 2]);
+        assert!(page.has_next_page);
+        assert!(!page.has_previous_page);
+    }
+}

@@ -1,0 +1,94 @@
+//! The root `Mutation`.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use super::types::{
+    self, Article, ArticleInput, Comment, DeleteCommentPayload, LoginPayload, Moderator,
+    PostCommentInput,
+};
+use super::{services, viewer};
+use crate::domain::{articles, comments, moderation, moderators};
+
+pub struct Mutation;
+
+#[Object]
+impl Mutation {
+    /// Anyone may post; returns the new comment with its status.
+    async fn post_comment(&self, ctx: &Context<'_>, input: PostCommentInput) -> Result<Comment> {
+        let services = services(ctx);
+        let stored = comments::post(
+            &services.store,
+            &services.events,
+            services.moderation,
+            input.into(),
+        )
+        .await?;
+        Ok(Comment(stored))
+    }
+
+    /// Exchanges a moderator's email and password for a token.
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        email: String,
+        password: String,
+    ) -> Result<LoginPayload> {
+        let services = services(ctx);
+        let login = moderators::login(&services.store, &services.keys, &email, &password).await?;
+        Ok(LoginPayload {
+            token: login.token.token,
+            expires_at: types::DateTime(login.token.expires_at),
+            moderator: Moderator(login.moderator),
+        })
+    }
+
+    /// Creates or updates the article with this slug. Moderators only.
+    async fn upsert_article(&self, ctx: &Context<'_>, input: ArticleInput) -> Result<Article> {
+        let saved = articles::upsert(&services(ctx).store, viewer(ctx), input.into()).await?;
+        Ok(Article(saved))
+    }
+
+    /// Makes a comment visible to readers. Moderators only.
+    async fn approve_comment(&self, ctx: &Context<'_>, id: ID) -> Result<Comment> {
+        viewer(ctx).require_moderator()?;
+        let services = services(ctx);
+        let approved = moderation::approve(
+            &services.store,
+            &services.events,
+            viewer(ctx),
+            types::comment_id(&id)?,
+        )
+        .await?;
+        Ok(Comment(approved))
+    }
+
+    /// Takes a comment away from readers; undone by `approveComment`.
+    /// Moderators only.
+    async fn hide_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        reason: Option<String>,
+    ) -> Result<Comment> {
+        viewer(ctx).require_moderator()?;
+        let hidden = moderation::hide(
+            &services(ctx).store,
+            viewer(ctx),
+            types::comment_id(&id)?,
+            reason.as_deref(),
+        )
+        .await?;
+        Ok(Comment(hidden))
+    }
+
+    /// Deletes a comment for good; its replies move up to its parent.
+    /// Moderators only.
+    async fn delete_comment(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteCommentPayload> {
+        viewer(ctx).require_moderator()?;
+        let deleted =
+            moderation::delete(&services(ctx).store, viewer(ctx), types::comment_id(&id)?).await?;
+        Ok(DeleteCommentPayload {
+            deleted_id: ID(deleted.to_string()),
+        })
+    }
+}

@@ -1,0 +1,76 @@
+//! The root `Query`.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use super::types::{Article, Comment, CommentConnection, CommentStatus, Moderator};
+use super::{services, viewer};
+use crate::auth::Viewer;
+use crate::domain::{self, PageRequest, moderators};
+use crate::error::AppError;
+use crate::store::{articles, comments};
+
+pub struct Query;
+
+#[Object]
+impl Query {
+    /// The article with this slug; null when unknown.
+    async fn article(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Article>> {
+        let found = articles::find_by_slug(services(ctx).store.db(), slug.trim())
+            .await
+            .map_err(AppError::from)?;
+        Ok(found.map(Article))
+    }
+
+    /// Readers get APPROVED comments only, else null; moderators get any.
+    async fn comment(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Comment>> {
+        let Ok(id) = uuid::Uuid::parse_str(id.as_str()) else {
+            return Ok(None);
+        };
+        let found = comments::find(services(ctx).store.db(), id)
+            .await
+            .map_err(AppError::from)?;
+        let moderator = viewer(ctx).is_moderator();
+        Ok(found
+            .filter(|c| moderator || domain::comments::visible_to_readers(c))
+            .map(Comment))
+    }
+
+    /// The moderator behind the token; null without a valid token.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<Moderator>> {
+        let Viewer::Moderator(me) = viewer(ctx) else {
+            return Ok(None);
+        };
+        Ok(moderators::find(&services(ctx).store, me.id)
+            .await?
+            .map(Moderator))
+    }
+
+    /// Comments by status, oldest first, across articles or within one.
+    /// Moderators only.
+    async fn moderation_queue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "CommentStatus::Pending")] status: CommentStatus,
+        article_slug: Option<String>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<CommentConnection> {
+        viewer(ctx).require_moderator()?;
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let store = &services(ctx).store;
+        let article_id = match article_slug {
+            Some(slug) => Some(
+                articles::find_by_slug(store.db(), slug.trim())
+                    .await
+                    .map_err(AppError::from)?
+                    .ok_or(AppError::NotFound("article"))?
+                    .id,
+            ),
+            None => None,
+        };
+        let found = comments::list_queue(store.db(), status.into(), article_id, &page)
+            .await
+            .map_err(AppError::from)?;
+        Ok(found.into())
+    }
+}

@@ -1,0 +1,44 @@
+//! The root `Subscription`.
+
+use async_graphql::{Context, Result, Subscription as SubscriptionObject};
+use futures_util::Stream;
+use tokio::sync::broadcast::error::RecvError;
+
+use super::services;
+use super::types::Comment;
+use crate::error::AppError;
+use crate::store::articles;
+
+pub struct Subscription;
+
+#[SubscriptionObject]
+impl Subscription {
+    /// Each comment of the article as it becomes visible to readers; never a
+    /// pending one.
+    async fn comment_approved(
+        &self,
+        ctx: &Context<'_>,
+        article_slug: String,
+    ) -> Result<impl Stream<Item = Comment>> {
+        let services = services(ctx);
+        let article = articles::find_by_slug(services.store.db(), article_slug.trim())
+            .await
+            .map_err(AppError::from)?
+            .ok_or(AppError::NotFound("article"))?;
+        let receiver = services.events.subscribe();
+        Ok(futures_util::stream::unfold(
+            receiver,
+            move |mut receiver| async move {
+                loop {
+                    match receiver.recv().await {
+                        Ok(comment) if comment.article_id == article.id => {
+                            return Some((Comment(comment), receiver));
+                        }
+                        Ok(_) | Err(RecvError::Lagged(_)) => continue,
+                        Err(RecvError::Closed) => return None,
+                    }
+                }
+            },
+        ))
+    }
+}

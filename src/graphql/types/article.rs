@@ -1,0 +1,67 @@
+//! The `Article` type.
+
+use async_graphql::{Context, ID, Object, Result};
+
+use super::{CommentConnection, CommentOrder};
+use crate::domain::{CommentStatus, PageRequest};
+use crate::graphql::services;
+use crate::store::comments::{self, Level};
+use crate::store::entities::article;
+
+/// A page that comments attach to.
+pub struct Article(pub article::Model);
+
+#[Object]
+impl Article {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    /// The publisher's stable key: a CMS id or a URL path.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn url(&self) -> Option<&str> {
+        self.0.url.as_deref()
+    }
+
+    /// Whether readers may post new comments.
+    async fn comments_open(&self) -> bool {
+        self.0.comments_open
+    }
+
+    /// Approved comments at every depth.
+    async fn comment_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        let count = comments::count_approved(services(ctx).store.db(), self.0.id)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+
+    /// Approved top-level comments.
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+        #[graphql(default)] order: CommentOrder,
+    ) -> Result<CommentConnection> {
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let found = comments::list_thread(
+            services(ctx).store.db(),
+            self.0.id,
+            Level::TopLevel,
+            CommentStatus::Approved,
+            order.into(),
+            &page,
+        )
+        .await
+        .map_err(crate::error::AppError::from)?;
+        Ok(found.into())
+    }
+}

@@ -1,0 +1,103 @@
+//! The `Comment` type. The author's email is shown to moderators only.
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, ID, Object, Result};
+
+use super::{Article, CommentConnection, CommentStatus, DateTime};
+use crate::auth::Viewer;
+use crate::domain::{self, PageRequest};
+use crate::error::AppError;
+use crate::graphql::loaders::{ArticleLoader, ReplyCountLoader};
+use crate::graphql::{services, viewer};
+use crate::store::comments::{self, Direction, Level};
+use crate::store::entities::comment;
+
+/// A reader's comment.
+pub struct Comment(pub comment::Model);
+
+#[Object]
+impl Comment {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn article(&self, ctx: &Context<'_>) -> Result<Article> {
+        let found = ctx
+            .data_unchecked::<DataLoader<ArticleLoader>>()
+            .load_one(self.0.article_id)
+            .await
+            .map_err(|err| AppError::Internal(err.into()))?
+            .ok_or_else(|| {
+                AppError::Internal(anyhow::anyhow!("comment {} has no article", self.0.id))
+            })?;
+        Ok(Article(found))
+    }
+
+    /// The comment this one replies to, if any.
+    async fn parent_id(&self) -> Option<ID> {
+        self.0.parent_id.map(|id| ID(id.to_string()))
+    }
+
+    async fn author_name(&self) -> &str {
+        &self.0.author_name
+    }
+
+    /// Moderators only: anyone else gets a FORBIDDEN error for this field.
+    async fn author_email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
+        match viewer(ctx) {
+            Viewer::Moderator(_) => Ok(Some(&self.0.author_email)),
+            Viewer::InvalidToken => {
+                Err(AppError::Unauthenticated("the token is invalid or expired").into())
+            }
+            Viewer::Anonymous => {
+                Err(AppError::Forbidden("only moderators may see email addresses").into())
+            }
+        }
+    }
+
+    /// Plain text exactly as accepted; front ends escape it.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+
+    async fn status(&self) -> Result<CommentStatus> {
+        let status: domain::CommentStatus = self.0.status.parse().map_err(AppError::Internal)?;
+        Ok(status.into())
+    }
+
+    async fn created_at(&self) -> DateTime {
+        DateTime::from_micros(self.0.created_at)
+    }
+
+    /// Approved direct replies.
+    async fn reply_count(&self, ctx: &Context<'_>) -> Result<i32> {
+        let count = ctx
+            .data_unchecked::<DataLoader<ReplyCountLoader>>()
+            .load_one(self.0.id)
+            .await
+            .map_err(|err| AppError::Internal(err.into()))?
+            .unwrap_or(0);
+        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    }
+
+    /// Approved direct replies, oldest first.
+    async fn replies(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+        after: Option<String>,
+    ) -> Result<CommentConnection> {
+        let page = PageRequest::parse(first, after.as_deref())?;
+        let found = comments::list_thread(
+            services(ctx).store.db(),
+            self.0.article_id,
+            Level::RepliesTo(self.0.id),
+            domain::CommentStatus::Approved,
+            Direction::OldestFirst,
+            &page,
+        )
+        .await
+        .map_err(AppError::from)?;
+        Ok(found.into())
+    }
+}

@@ -1,0 +1,49 @@
+//! Moderator accounts and the payloads of login and deletion.
+
+use async_graphql::{ID, Object, Result, SimpleObject};
+
+use super::{DateTime, ModeratorRole};
+use crate::domain;
+use crate::error::AppError;
+use crate::store::entities::moderator;
+
+/// A moderator account, shown to moderators only.
+pub struct Moderator(pub moderator::Model);
+
+#[Object]
+impl Moderator {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn role(&self) -> Result<ModeratorRole> {
+        let role: domain::ModeratorRole = self.0.role.parse().map_err(AppError::Internal)?;
+        Ok(role.into())
+    }
+
+    async fn created_at(&self) -> DateTime {
+        DateTime::from_micros(self.0.created_at)
+    }
+}
+
+/// A token for the `Authorization: Bearer` header, and whose it is.
+#[derive(SimpleObject)]
+pub struct LoginPayload {
+    pub token: String,
+    pub expires_at: DateTime,
+    pub moderator: Moderator,
+}
+
+/// The id of a comment that is gone for good.
+#[derive(SimpleObject)]
+pub struct DeleteCommentPayload {
+    pub deleted_id: ID,
+}

@@ -1,0 +1,45 @@
+//! HTTP: every route in one place, and the handlers behind them.
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `POST /graphql` | GraphQL over HTTP, JSON only |
+//! | `GET /graphql` | queries only; GraphiQL for a browser |
+//! | `GET /graphql/ws` | subscriptions (`graphql-transport-ws`) |
+//! | `GET /healthz` | 200 when the database answers, else 503 |
+
+mod graphql;
+mod health;
+
+use async_graphql_axum::GraphQLSubscription;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tower_http::trace::TraceLayer;
+
+use crate::auth::TokenKeys;
+use crate::graphql::ParleySchema;
+use crate::store::Store;
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    pub schema: ParleySchema,
+    pub store: Store,
+    pub keys: TokenKeys,
+}
+
+/// The whole HTTP surface of Parley.
+pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+    let subscriptions = GraphQLSubscription::new(state.schema.clone());
+    Router::new()
+        .route("/graphql", get(graphql::get_graphql).post(graphql::post_graphql))
+        .route_service("/graphql/ws", subscriptions)
+        .route("/healthz", get(health::healthz))
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        // Spans name the method and path only: a query string can carry
+        // GraphQL variables, and so personal data.
+        .layer(TraceLayer::new_for_http().make_span_with(|request: &axum::http::Request<_>| {
+            tracing::debug_span!("request", method = %request.method(), path = %request.uri().path())
+        }))
+        .with_state(state)
+}

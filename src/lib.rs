@@ -1,0 +1,26 @@
+//! Parley: a self-hosted comment service for news sites and blogs.
+//!
+//! - [`config`]: flags and environment.
+//! - [`app`]: build the server and run it.
+//! - [`http`]: the routes and the GraphQL-over-HTTP transport.
+//! - [`graphql`]: the schema, its resolvers and output types.
+//! - [`domain`]: the rules: validated inputs, posting, moderation, accounts.
+//! - [`auth`]: password hashing, tokens, the viewer of a request.
+//! - [`store`]: the database, its entities and queries.
+//! - [`events`]: in-process notifications for subscriptions.
+//! - [`error`]: the error type and its GraphQL codes.
+//! - [`commands`]: what each command-line command does.
+
+pub mod app;
+pub mod auth;
+pub mod commands;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod store;
+
+pub use app::App;
+pub use config::Settings;

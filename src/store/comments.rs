@@ -1,0 +1,193 @@
+//! Queries on comments: the threaded reads readers make on every page view,
+//! the moderation queue, and the writes of posting and moderating.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+};
+use uuid::Uuid;
+
+use super::entities::comment::{self, Column, Entity as Comment};
+use crate::domain::page::{Page, PageRequest};
+use crate::domain::{CommentStatus, Cursor};
+
+/// Which way a list runs along `(created_at, id)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    OldestFirst,
+    NewestFirst,
+}
+
+/// Where the comments of a list hang in their article's thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    TopLevel,
+    RepliesTo(Uuid),
+}
+
+pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<comment::Model>, DbErr> {
+    Comment::find_by_id(id).one(db).await
+}
+
+/// One page of an article's comments with `status` at one level of the thread.
+pub async fn list_thread(
+    db: &impl ConnectionTrait,
+    article_id: Uuid,
+    level: Level,
+    status: CommentStatus,
+    direction: Direction,
+    page: &PageRequest,
+) -> Result<Page<comment::Model>, DbErr> {
+    let query = Comment::find()
+        .filter(Column::ArticleId.eq(article_id))
+        .filter(match level {
+            Level::TopLevel => Column::ParentId.is_null(),
+            Level::RepliesTo(parent) => Column::ParentId.eq(parent),
+        })
+        .filter(Column::Status.eq(status.as_str()));
+    fetch_page(db, query, direction, page).await
+}
+
+/// One page of the moderation queue: comments with `status`, oldest first,
+/// across all articles or within one.
+pub async fn list_queue(
+    db: &impl ConnectionTrait,
+    status: CommentStatus,
+    article_id: Option<Uuid>,
+    page: &PageRequest,
+) -> Result<Page<comment::Model>, DbErr> {
+    let mut query = Comment::find().filter(Column::Status.eq(status.as_str()));
+    if let Some(article_id) = article_id {
+        query = query.filter(Column::ArticleId.eq(article_id));
+    }
+    fetch_page(db, query, Direction::OldestFirst, page).await
+}
+
+/// Keyset pagination on `(created_at, id)`: no OFFSET, so page 1,000 costs
+/// what page 1 costs.
+async fn fetch_page(
+    db: &impl ConnectionTrait,
+    mut query: Select<Comment>,
+    direction: Direction,
+    page: &PageRequest,
+) -> Result<Page<comment::Model>, DbErr> {
+    if page.first == 0 {
+        let has_next_page = query.limit(1).one(db).await?.is_some();
+        return Ok(Page {
+            items: Vec::new(),
+            has_next_page,
+            has_previous_page: page.after.is_some(),
+        });
+    }
+    let order = match direction {
+        Direction::OldestFirst => Order::Asc,
+        Direction::NewestFirst => Order::Desc,
+    };
+    if let Some(Cursor { created_at, id }) = page.after {
+        let beyond = match direction {
+            Direction::OldestFirst => Condition::any()
+                .add(Column::CreatedAt.gt(created_at))
+                .add(Column::CreatedAt.eq(created_at).and(Column::Id.gt(id))),
+            Direction::NewestFirst => Condition::any()
+                .add(Column::CreatedAt.lt(created_at))
+                .add(Column::CreatedAt.eq(created_at).and(Column::Id.lt(id))),
+        };
+        query = query.filter(beyond);
+    }
+    let rows = query
+        .order_by(Column::CreatedAt, order.clone())
+        .order_by(Column::Id, order)
+        .limit(page.first + 1)
+        .all(db)
+        .await?;
+    Ok(Page::from_overfetch(rows, page))
+}
+
+/// Approved comments of an article at every depth.
+pub async fn count_approved(db: &impl ConnectionTrait, article_id: Uuid) -> Result<u64, DbErr> {
+    Comment::find()
+        .filter(Column::ArticleId.eq(article_id))
+        .filter(Column::Status.eq(CommentStatus::Approved.as_str()))
+        .count(db)
+        .await
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ParentCount {
+    parent_id: Uuid,
+    replies: i64,
+}
+
+/// Approved direct replies of each of `parents`, in one query. Parents
+/// without replies are absent from the map.
+pub async fn count_approved_replies(
+    db: &impl ConnectionTrait,
+    parents: &[Uuid],
+) -> Result<HashMap<Uuid, u64>, DbErr> {
+    if parents.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = Comment::find()
+        .select_only()
+        .column(Column::ParentId)
+        .column_as(Expr::col(Column::Id).count(), "replies")
+        .filter(Column::ParentId.is_in(parents.iter().copied()))
+        .filter(Column::Status.eq(CommentStatus::Approved.as_str()))
+        .group_by(Column::ParentId)
+        .into_model::<ParentCount>()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| (row.parent_id, u64::try_from(row.replies).unwrap_or(0)))
+        .collect())
+}
+
+pub async fn insert(
+    db: &impl ConnectionTrait,
+    model: comment::Model,
+) -> Result<comment::Model, DbErr> {
+    comment::ActiveModel {
+        id: Set(model.id),
+        article_id: Set(model.article_id),
+        parent_id: Set(model.parent_id),
+        author_name: Set(model.author_name),
+        author_email: Set(model.author_email),
+        body: Set(model.body),
+        status: Set(model.status),
+        created_at: Set(model.created_at),
+        updated_at: Set(model.updated_at),
+    }
+    .insert(db)
+    .await
+}
+
+pub async fn set_status(
+    db: &impl ConnectionTrait,
+    comment: comment::Model,
+    status: CommentStatus,
+    now: i64,
+) -> Result<comment::Model, DbErr> {
+    let mut row: comment::ActiveModel = comment.into();
+    row.status = Set(status.as_str().to_owned());
+    row.updated_at = Set(now);
+    row.update(db).await
+}
+
+/// Deletes a comment for good (its name, email and body go with the row),
+/// first moving its replies up to its own parent so no reply is lost.
+pub async fn delete_and_reparent(
+    db: &impl ConnectionTrait,
+    comment: &comment::Model,
+) -> Result<(), DbErr> {
+    Comment::update_many()
+        .col_expr(Column::ParentId, Expr::value(comment.parent_id))
+        .filter(Column::ParentId.eq(comment.id))
+        .exec(db)
+        .await?;
+    Comment::delete_by_id(comment.id).exec(db).await?;
+    Ok(())
+}

@@ -1,0 +1,26 @@
+//! The `comments` table.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "comments")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub article_id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub author_name: String,
+    /// Private: only ever shown to moderators.
+    pub author_email: String,
+    pub body: String,
+    /// `PENDING`, `APPROVED` or `HIDDEN`.
+    pub status: String,
+    /// Microseconds since the Unix epoch.
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,8 @@
+//! SeaORM entities, one per table. These never reach GraphQL directly: the
+//! types in `graphql::types` choose what a caller may see.
+
+pub mod article;
+pub mod comment;
+pub mod moderation_action;
+pub mod moderator;
+pub mod server_secret;

@@ -1,0 +1,111 @@
+//! Storage: the database connection, its tuning, and the queries the domain
+//! needs. Everything here speaks SeaORM; nothing here knows about GraphQL.
+
+pub mod articles;
+pub mod audit;
+pub mod comments;
+pub mod entities;
+pub mod moderators;
+pub mod secrets;
+
+use std::time::Duration;
+
+use anyhow::Context;
+use migration::{Migrator, MigratorTrait};
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
+
+/// Connections in the pool. SQLite in WAL mode serves many readers beside one
+/// writer; PostgreSQL connections are shared with other instances, so stay modest.
+const SQLITE_POOL_SIZE: u32 = 8;
+const POSTGRES_POOL_SIZE: u32 = 10;
+
+/// How long a SQLite writer waits for the lock before giving up.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The database behind Parley, shared by every request.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: DatabaseConnection,
+}
+
+impl Store {
+    /// Connects to `url` (`sqlite:…` or `postgres://…`), creating a SQLite
+    /// file if there is none, and tunes SQLite for a server: WAL,
+    /// `synchronous=NORMAL`, a busy timeout, foreign keys on, several connections.
+    pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let mut options = ConnectOptions::new(url.to_owned());
+        options
+            .sqlx_logging(false)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(5))
+            .min_connections(1);
+        if url.starts_with("sqlite:") {
+            options
+                .max_connections(SQLITE_POOL_SIZE)
+                .map_sqlx_sqlite_opts(|opts| {
+                    opts.create_if_missing(true)
+                        .journal_mode(SqliteJournalMode::Wal)
+                        .synchronous(SqliteSynchronous::Normal)
+                        .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                        .foreign_keys(true)
+                        // Deleted comments are overwritten, not just unlinked.
+                        .pragma("secure_delete", "ON")
+                });
+        } else {
+            options.max_connections(POSTGRES_POOL_SIZE);
+        }
+        let db = Database::connect(options)
+            .await
+            .context("could not connect to the database")?;
+        Ok(Self { db })
+    }
+
+    /// Brings the schema up to date. Safe to run from several instances.
+    pub async fn migrate(&self) -> anyhow::Result<()> {
+        Migrator::up(&self.db, None)
+            .await
+            .context("could not migrate the database")
+    }
+
+    /// The connection pool, for reads.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.db.get_database_backend()
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`), so it waits for other writers under the busy
+    /// timeout instead of failing with `SQLITE_BUSY` when it first writes.
+    pub async fn begin_write(&self) -> Result<DatabaseTransaction, DbErr> {
+        self.db
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        self.db.execute_unprepared("SELECT 1").await.is_ok()
+    }
+
+    /// Closes every pooled connection.
+    pub async fn close(self) {
+        if let Err(err) = self.db.close().await {
+            tracing::warn!(error = %err, "closing the database failed");
+        }
+    }
+}
+
+/// Now, in microseconds since the Unix epoch: the unit of every stored time.
+pub fn now_micros() -> i64 {
+    chrono::Utc::now().timestamp_micros()
+}
