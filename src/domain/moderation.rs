@@ -79,6 +79,7 @@ pub async fn delete(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<Uuid>
     )
     .await?;
     txn.commit().await?;
+    store.purge_erased_pages().await;
     tracing::info!(comment = %comment.id, "comment deleted");
     Ok(comment.id)
 }

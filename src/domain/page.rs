@@ -49,6 +49,8 @@ pub struct PageRequest {
 
 impl PageRequest {
     pub const MAX_FIRST: i32 = 100;
+    /// The page size when `first` is not given (or given as null).
+    pub const DEFAULT_FIRST: i32 = 20;
 
     pub fn parse(first: i32, after: Option<&str>) -> AppResult<Self> {
         if !(0..=Self::MAX_FIRST).contains(&first) {

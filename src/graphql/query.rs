@@ -50,13 +50,17 @@ impl Query {
     async fn moderation_queue(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default_with = "CommentStatus::Pending")] status: CommentStatus,
+        #[graphql(default_with = "Some(CommentStatus::Pending)")] status: Option<CommentStatus>,
         article_slug: Option<String>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<CommentConnection> {
         viewer(ctx).require_moderator()?;
-        let page = PageRequest::parse(first, after.as_deref())?;
+        let page = PageRequest::parse(
+            first.unwrap_or(PageRequest::DEFAULT_FIRST),
+            after.as_deref(),
+        )?;
+        let status = status.unwrap_or(CommentStatus::Pending);
         let store = &services(ctx).store;
         let article_id = match article_slug {
             Some(slug) => Some(

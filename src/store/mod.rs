@@ -92,6 +92,21 @@ impl Store {
             .await
     }
 
+    /// After an erasure, makes sure no copy of the erased rows lingers in
+    /// SQLite's write-ahead log (the main file is covered by
+    /// `secure_delete`). Best effort: a busy checkpoint is retried by the
+    /// next erasure. PostgreSQL reclaims dead rows through vacuum.
+    pub async fn purge_erased_pages(&self) {
+        if self.backend() == DbBackend::Sqlite
+            && let Err(err) = self
+                .db
+                .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+                .await
+        {
+            tracing::warn!(error = %err, "checkpoint after erasure failed");
+        }
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.db.execute_unprepared("SELECT 1").await.is_ok()

@@ -1,1 +1,13 @@
+//! Parley's integration tests: the real server over HTTP, on SQLite and on
+//! PostgreSQL (set `PARLEY_TEST_POSTGRES_URL`).
 
+mod helpers;
+
+mod auth;
+mod cli;
+mod moderation;
+mod posting;
+mod reading;
+mod schema;
+mod subscriptions;
+mod transport;

@@ -47,11 +47,15 @@ impl Article {
     async fn comments(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
-        #[graphql(default)] order: CommentOrder,
+        #[graphql(default_with = "Some(CommentOrder::OldestFirst)")] order: Option<CommentOrder>,
     ) -> Result<CommentConnection> {
-        let page = PageRequest::parse(first, after.as_deref())?;
+        let page = PageRequest::parse(
+            first.unwrap_or(PageRequest::DEFAULT_FIRST),
+            after.as_deref(),
+        )?;
+        let order = order.unwrap_or_default();
         let found = comments::list_thread(
             services(ctx).store.db(),
             self.0.id,

@@ -84,10 +84,13 @@ impl Comment {
     async fn replies(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(default = 20)] first: Option<i32>,
         after: Option<String>,
     ) -> Result<CommentConnection> {
-        let page = PageRequest::parse(first, after.as_deref())?;
+        let page = PageRequest::parse(
+            first.unwrap_or(PageRequest::DEFAULT_FIRST),
+            after.as_deref(),
+        )?;
         let found = comments::list_thread(
             services(ctx).store.db(),
             self.0.article_id,

@@ -1,0 +1,248 @@
+//! Moderator authentication: login, tokens, the first admin, the signing key.
+
+use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::on_both_databases;
+
+on_both_databases!(
+    login_returns_a_token_that_identifies_the_moderator,
+    failed_logins_look_the_same_whether_or_not_the_account_exists,
+    me_is_null_without_a_valid_token,
+    expired_tokens_are_unauthenticated,
+    hand_crafted_tokens_are_refused,
+    generated_signing_key_survives_a_restart,
+    short_signing_keys_are_refused,
+    bootstrap_admin_is_created_only_on_an_empty_database,
+);
+
+const ME: &str = "{ me { id email name role createdAt } }";
+
+async fn login_returns_a_token_that_identifies_the_moderator(backend: Backend) {
+    let app = spawn_app(backend).await;
+
+    let answer = app
+        .gql(
+            "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token expiresAt moderator { email role } } }",
+            json!({ "email": ADMIN_EMAIL.to_uppercase(), "password": ADMIN_PASSWORD }),
+        )
+        .await;
+
+    assert_no_errors(&answer);
+    let login = &answer["data"]["login"];
+    assert_eq!(login["moderator"]["email"], ADMIN_EMAIL);
+    assert_eq!(login["moderator"]["role"], "ADMIN");
+    let expires =
+        chrono::DateTime::parse_from_rfc3339(login["expiresAt"].as_str().unwrap()).unwrap();
+    let hours =
+        (expires.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_minutes() as f64 / 60.0;
+    assert!(
+        (11.9..=12.1).contains(&hours),
+        "tokens last 12 hours, got {hours}"
+    );
+    let me = app
+        .gql_as(login["token"].as_str().unwrap(), ME, json!({}))
+        .await;
+    assert_eq!(me["data"]["me"]["email"], ADMIN_EMAIL);
+    assert_eq!(me["data"]["me"]["name"], "Admin");
+}
+
+async fn failed_logins_look_the_same_whether_or_not_the_account_exists(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let login = "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }";
+    let attempts = [
+        (ADMIN_EMAIL, "wrong password entirely"),
+        ("nobody@parley.test", ADMIN_PASSWORD),
+        ("not an email", ADMIN_PASSWORD),
+        (ADMIN_EMAIL, ""),
+    ];
+    let mut errors = Vec::new();
+    for (email, password) in attempts {
+        let answer = app
+            .gql(login, json!({ "email": email, "password": password }))
+            .await;
+        assert_eq!(error_code(&answer), "UNAUTHENTICATED", "{email}");
+        errors.push(answer["errors"][0]["message"].clone());
+    }
+    assert!(errors.windows(2).all(|w| w[0] == w[1]), "{errors:?}");
+}
+
+async fn me_is_null_without_a_valid_token(backend: Backend) {
+    let app = spawn_app(backend).await;
+
+    let anonymous = app.gql(ME, json!({})).await;
+    let garbage = app.gql_as("garbage", ME, json!({})).await;
+
+    assert_no_errors(&anonymous);
+    assert_eq!(anonymous["data"]["me"], Value::Null);
+    assert_eq!(garbage["data"]["me"], Value::Null);
+}
+
+async fn expired_tokens_are_unauthenticated(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.token_ttl = chrono::TimeDelta::seconds(-60)).await;
+    let token = app.admin_token().await;
+
+    let answer = app
+        .gql_as(&token, "{ moderationQueue { nodes { id } } }", json!({}))
+        .await;
+
+    assert_eq!(error_code(&answer), "UNAUTHENTICATED");
+}
+
+async fn hand_crafted_tokens_are_refused(backend: Backend) {
+    let secret = "s".repeat(40);
+    let app = spawn_app_with(backend, |s| s.jwt_secret = Some("s".repeat(40))).await;
+    let valid = app.admin_token().await;
+    let me = app.gql_as(&valid, ME, json!({})).await;
+    let id = me["data"]["me"]["id"].as_str().unwrap().to_owned();
+    let now = chrono::Utc::now().timestamp();
+    let claims = |iss: &str, aud: &str, exp: Value, nbf: Option<i64>| {
+        let mut claims = json!({ "sub": id, "iss": iss, "aud": aud, "iat": now, "exp": exp });
+        if let Some(nbf) = nbf {
+            claims["nbf"] = json!(nbf);
+        }
+        claims
+    };
+    let sign = |alg: Algorithm, key: &[u8], claims: &Value| {
+        jsonwebtoken::encode(&Header::new(alg), claims, &EncodingKey::from_secret(key)).unwrap()
+    };
+    let good = claims("parley", "parley-moderation", json!(now + 600), None);
+    let unsigned = {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        format!(
+            "{}.{}.",
+            b64.encode(r#"{"alg":"none","typ":"JWT"}"#),
+            b64.encode(good.to_string())
+        )
+    };
+    let forged = [
+        (
+            "correctly signed control",
+            sign(Algorithm::HS256, secret.as_bytes(), &good),
+            true,
+        ),
+        ("alg none", unsigned, false),
+        (
+            "another algorithm",
+            sign(Algorithm::HS512, secret.as_bytes(), &good),
+            false,
+        ),
+        (
+            "another key",
+            sign(Algorithm::HS256, &[b'x'; 40], &good),
+            false,
+        ),
+        (
+            "wrong issuer",
+            sign(
+                Algorithm::HS256,
+                secret.as_bytes(),
+                &claims("evil", "parley-moderation", json!(now + 600), None),
+            ),
+            false,
+        ),
+        (
+            "wrong audience",
+            sign(
+                Algorithm::HS256,
+                secret.as_bytes(),
+                &claims("parley", "evil", json!(now + 600), None),
+            ),
+            false,
+        ),
+        (
+            "exp as a string",
+            sign(
+                Algorithm::HS256,
+                secret.as_bytes(),
+                &claims(
+                    "parley",
+                    "parley-moderation",
+                    json!((now + 600).to_string()),
+                    None,
+                ),
+            ),
+            false,
+        ),
+        (
+            "expired",
+            sign(
+                Algorithm::HS256,
+                secret.as_bytes(),
+                &claims("parley", "parley-moderation", json!(now - 600), None),
+            ),
+            false,
+        ),
+        (
+            "not yet valid",
+            sign(
+                Algorithm::HS256,
+                secret.as_bytes(),
+                &claims(
+                    "parley",
+                    "parley-moderation",
+                    json!(now + 600),
+                    Some(now + 300),
+                ),
+            ),
+            false,
+        ),
+    ];
+    for (what, token, accepted) in forged {
+        let answer = app
+            .gql_as(&token, "{ moderationQueue { nodes { id } } }", json!({}))
+            .await;
+        if accepted {
+            assert_no_errors(&answer);
+        } else {
+            assert_eq!(error_code(&answer), "UNAUTHENTICATED", "{what}: {answer}");
+        }
+    }
+}
+
+async fn generated_signing_key_survives_a_restart(backend: Backend) {
+    let first = spawn_app(backend).await;
+    let token = first.admin_token().await;
+    let db = first.db;
+    let settings = test_settings(&db);
+
+    let second = start(db, settings).await;
+    let answer = second.gql_as(&token, ME, json!({})).await;
+
+    assert_eq!(answer["data"]["me"]["email"], ADMIN_EMAIL);
+}
+
+async fn short_signing_keys_are_refused(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let mut settings = test_settings(&db);
+    settings.jwt_secret = Some("only-31-bytes-long-secret-value".to_owned());
+
+    let result = parley::App::build(settings).await;
+
+    let err = result.err().expect("a short key is refused");
+    assert!(format!("{err:#}").contains("32 bytes"), "{err:#}");
+}
+
+async fn bootstrap_admin_is_created_only_on_an_empty_database(backend: Backend) {
+    let first = spawn_app(backend).await;
+    first.admin_token().await;
+    let db = first.db;
+    let mut settings = test_settings(&db);
+    settings.admin = Some(parley::config::AdminBootstrap {
+        email: "second@parley.test".to_owned(),
+        password: "another long password".to_owned(),
+    });
+
+    let second = start(db, settings).await;
+    let answer = second
+        .gql(
+            "mutation { login(email: \"second@parley.test\", password: \"another long password\") { token } }",
+            json!({}),
+        )
+        .await;
+
+    assert_eq!(error_code(&answer), "UNAUTHENTICATED");
+    second.admin_token().await;
+}

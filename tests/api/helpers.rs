@@ -1,0 +1,358 @@
+//! The test harness: a real Parley on a random port against a fresh
+//! database (a SQLite file in a temporary folder, or a new PostgreSQL
+//! database when `PARLEY_TEST_POSTGRES_URL` is set), driven over HTTP.
+//!
+//! Every anonymous response is checked against every email address the test
+//! submitted so far: a reader's email must never reach a non-moderator.
+
+use std::sync::Mutex;
+
+use parley::App;
+use parley::config::{AdminBootstrap, Settings};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "editor@parley.test";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Backend)` once on SQLite and once on
+/// PostgreSQL (the latter only when `PARLEY_TEST_POSTGRES_URL` is set).
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if $crate::helpers::postgres_url().is_none() {
+                        eprintln!("PARLEY_TEST_POSTGRES_URL is not set: skipping the PostgreSQL run");
+                        return;
+                    }
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("PARLEY_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+}
+
+/// A database made for one test, removed when the test ends.
+pub struct TestDb {
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn create(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let url = format!("sqlite://{}", dir.path().join("parley.db").display());
+                Self {
+                    url,
+                    _dir: Some(dir),
+                    postgres: None,
+                }
+            }
+            Backend::Postgres => {
+                let admin_url = postgres_url().expect("PARLEY_TEST_POSTGRES_URL");
+                let name = format!("parley_test_{}", uuid::Uuid::now_v7().simple());
+                let admin = Database::connect(&admin_url)
+                    .await
+                    .expect("connect to PostgreSQL");
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .expect("create a test database");
+                admin.close().await.ok();
+                let mut url =
+                    url::Url::parse(&admin_url).expect("PARLEY_TEST_POSTGRES_URL is a URL");
+                url.set_path(&name);
+                Self {
+                    url: url.into(),
+                    _dir: None,
+                    postgres: Some((admin_url, name)),
+                }
+            }
+        }
+    }
+
+    /// A direct connection, to look at what is stored.
+    pub async fn connect(&self) -> DatabaseConnection {
+        Database::connect(&self.url)
+            .await
+            .expect("connect to the test database")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Dropping runs outside any runtime the test may still be tearing down.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await.ok()?;
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await
+                    .ok()?;
+                admin.close().await.ok()
+            })
+        })
+        .join();
+    }
+}
+
+/// A running Parley and an HTTP client for it.
+pub struct TestApp {
+    pub base: String,
+    pub db: TestDb,
+    client: reqwest::Client,
+    submitted_emails: Mutex<Vec<String>>,
+}
+
+/// Default settings for tests: pre-moderation and a bootstrap admin.
+pub fn test_settings(db: &TestDb) -> Settings {
+    let mut settings = Settings::for_database(db.url.clone());
+    settings.admin = Some(AdminBootstrap {
+        email: ADMIN_EMAIL.to_owned(),
+        password: ADMIN_PASSWORD.to_owned(),
+    });
+    settings
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |_| {}).await
+}
+
+pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDb::create(backend).await;
+    let mut settings = test_settings(&db);
+    configure(&mut settings);
+    start(db, settings).await
+}
+
+/// Starts Parley on `db` with `settings` (whose database URL must be `db`'s).
+pub async fn start(db: TestDb, settings: Settings) -> TestApp {
+    let app = App::build(settings).await.expect("Parley starts");
+    let base = format!("http://{}", app.address());
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        base,
+        db,
+        client: reqwest::Client::new(),
+        submitted_emails: Mutex::new(Vec::new()),
+    }
+}
+
+impl TestApp {
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    pub fn graphql_url(&self) -> String {
+        format!("{}/graphql", self.base)
+    }
+
+    /// Sends a GraphQL request as an anonymous reader.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        self.send(None, query, variables).await
+    }
+
+    /// Sends a GraphQL request with a bearer token.
+    pub async fn gql_as(&self, token: &str, query: &str, variables: Value) -> Value {
+        self.send(Some(token), query, variables).await
+    }
+
+    /// Sends a GraphQL request; no request of the suite may get a 5xx.
+    async fn send(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        let body = json!({ "query": query, "variables": variables });
+        self.remember_emails(&body);
+        let mut request = self.client.post(self.graphql_url()).json(&body);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.expect("request reaches Parley");
+        let status = response.status();
+        let text = response.text().await.expect("a response body");
+        if token.is_none() {
+            self.assert_no_email_in(&text);
+        }
+        assert!(!status.is_server_error(), "{status}: {text}");
+        serde_json::from_str(&text).unwrap_or_else(|_| panic!("JSON answer, got {status}: {text}"))
+    }
+
+    /// Records the reader emails a request submits (its `authorEmail`s).
+    pub fn remember_emails(&self, request: &Value) {
+        fn walk(value: &Value, found: &mut Vec<String>) {
+            match value {
+                Value::Object(map) => {
+                    for (key, value) in map {
+                        match value {
+                            Value::String(s) if key == "authorEmail" && !s.trim().is_empty() => {
+                                found.push(s.trim().to_owned())
+                            }
+                            other => walk(other, found),
+                        }
+                    }
+                }
+                Value::Array(items) => items.iter().for_each(|v| walk(v, found)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        walk(request, &mut found);
+        self.submitted_emails.lock().unwrap().extend(found);
+    }
+
+    /// Fails the test if `text`, seen by a non-moderator, carries any email
+    /// address submitted so far, in any case.
+    pub fn assert_no_email_in(&self, text: &str) {
+        let lowered = text.to_lowercase();
+        for email in self.submitted_emails.lock().unwrap().iter() {
+            assert!(
+                !lowered.contains(&email.to_lowercase()),
+                "a reader's email reached a non-moderator: {text}"
+            );
+        }
+    }
+
+    /// Logs in as the bootstrap admin and returns the token.
+    pub async fn admin_token(&self) -> String {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> String {
+        let answer = self
+            .gql(
+                "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }",
+                json!({ "email": email, "password": password }),
+            )
+            .await;
+        answer["data"]["login"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {answer}"))
+            .to_owned()
+    }
+
+    /// Creates (or updates) an article as a moderator.
+    pub async fn create_article(&self, token: &str, slug: &str) -> Value {
+        let answer = self
+            .gql_as(
+                token,
+                "mutation($input: ArticleInput!) { upsertArticle(input: $input) { id slug commentsOpen } }",
+                json!({ "input": { "slug": slug, "title": format!("Article {slug}") } }),
+            )
+            .await;
+        assert_no_errors(&answer);
+        answer["data"]["upsertArticle"].clone()
+    }
+
+    /// Posts a comment as a reader and returns the answer.
+    pub async fn post_comment(&self, input: Value) -> Value {
+        self.gql(
+            "mutation($input: PostCommentInput!) { postComment(input: $input) { id status parentId authorName body createdAt } }",
+            json!({ "input": input }),
+        )
+        .await
+    }
+
+    /// Posts a valid comment and returns its id.
+    pub async fn post(&self, slug: &str, author: &str, body: &str, parent: Option<&str>) -> String {
+        let answer = self
+            .post_comment(json!({
+                "articleSlug": slug,
+                "parentId": parent,
+                "authorName": author,
+                "authorEmail": format!("{}@readers.example", author.to_lowercase().replace(' ', ".")),
+                "body": body,
+            }))
+            .await;
+        assert_no_errors(&answer);
+        answer["data"]["postComment"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Approves a comment as a moderator.
+    pub async fn approve(&self, token: &str, id: &str) {
+        let answer = self
+            .gql_as(
+                token,
+                "mutation($id: ID!) { approveComment(id: $id) { id status } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert_no_errors(&answer);
+    }
+
+    /// Posts a comment and approves it; returns its id.
+    pub async fn post_approved(
+        &self,
+        token: &str,
+        slug: &str,
+        author: &str,
+        body: &str,
+        parent: Option<&str>,
+    ) -> String {
+        let id = self.post(slug, author, body, parent).await;
+        self.approve(token, &id).await;
+        id
+    }
+}
+
+pub fn assert_no_errors(answer: &Value) {
+    assert!(
+        answer.get("errors").is_none(),
+        "unexpected errors: {answer}"
+    );
+}
+
+/// The `extensions.code` of the first error.
+pub fn error_code(answer: &Value) -> &str {
+    answer["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error with a code, got {answer}"))
+}
+
+/// The `extensions.field` of the first error.
+pub fn error_field(answer: &Value) -> &str {
+    answer["errors"][0]["extensions"]["field"]
+        .as_str()
+        .unwrap_or_else(|| panic!("expected an error naming a field, got {answer}"))
+}
+
+/// The ids of a connection's nodes, in order.
+pub fn node_ids(connection: &Value) -> Vec<String> {
+    connection["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("expected a connection, got {connection}"))
+        .iter()
+        .map(|n| n["id"].as_str().unwrap().to_owned())
+        .collect()
+}

@@ -1,0 +1,336 @@
+//! Front ends reading threads: only approved comments, threaded and
+//! paginated, with no email anywhere.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::on_both_databases;
+
+on_both_databases!(
+    readers_see_only_approved_comments_threaded,
+    pages_walk_every_top_level_comment_exactly_once,
+    newest_first_reverses_the_order,
+    replies_are_paginated_oldest_first,
+    bad_page_arguments_are_bad_user_input,
+    unknown_article_is_null,
+    readers_get_only_approved_comments_by_id,
+    author_email_is_forbidden_to_readers_and_shown_to_moderators,
+    replies_five_levels_deep_in_one_query,
+);
+
+const THREAD: &str = r#"query($slug: String!) {
+  article(slug: $slug) {
+    commentCount
+    comments(first: 20) {
+      nodes {
+        id authorName body replyCount createdAt status
+        replies(first: 20) { nodes { id body replyCount replies { nodes { id body } } } }
+      }
+    }
+  }
+}"#;
+
+async fn readers_see_only_approved_comments_threaded(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "budget").await;
+    let first = app
+        .post_approved(&token, "budget", "Ann", "first", None)
+        .await;
+    let _pending = app.post("budget", "Pat", "still pending", None).await;
+    let second = app
+        .post_approved(&token, "budget", "Bob", "second", None)
+        .await;
+    let reply = app
+        .post_approved(&token, "budget", "Cy", "reply to first", Some(&first))
+        .await;
+    let _pending_reply = app
+        .post("budget", "Dee", "pending reply", Some(&first))
+        .await;
+    let nested = app
+        .post_approved(&token, "budget", "Eve", "reply to reply", Some(&reply))
+        .await;
+
+    let answer = app.gql(THREAD, json!({ "slug": "budget" })).await;
+
+    assert_no_errors(&answer);
+    let article = &answer["data"]["article"];
+    assert_eq!(
+        article["commentCount"], 4,
+        "approved comments at every depth"
+    );
+    assert_eq!(
+        node_ids(&article["comments"]),
+        vec![first.clone(), second.clone()]
+    );
+    let top = &article["comments"]["nodes"][0];
+    assert_eq!(top["replyCount"], 1);
+    assert_eq!(top["status"], "APPROVED");
+    assert_eq!(node_ids(&top["replies"]), vec![reply]);
+    assert_eq!(top["replies"]["nodes"][0]["replyCount"], 1);
+    assert_eq!(
+        node_ids(&top["replies"]["nodes"][0]["replies"]),
+        vec![nested]
+    );
+    assert_eq!(article["comments"]["nodes"][1]["replyCount"], 0);
+    assert!(
+        top["createdAt"].as_str().unwrap().ends_with('Z'),
+        "RFC 3339 in UTC: {}",
+        top["createdAt"]
+    );
+}
+
+async fn approved_top_level(app: &TestApp, token: &str, slug: &str, count: usize) -> Vec<String> {
+    let mut ids = Vec::new();
+    for i in 0..count {
+        ids.push(
+            app.post_approved(
+                token,
+                slug,
+                &format!("Reader {i}"),
+                &format!("comment {i}"),
+                None,
+            )
+            .await,
+        );
+    }
+    ids
+}
+
+async fn page(app: &TestApp, first: i64, after: Option<&str>, order: &str) -> Value {
+    let answer = app
+        .gql(
+            "query($first: Int!, $after: String, $order: CommentOrder!) { article(slug: \"paged\") { comments(first: $first, after: $after, order: $order) { edges { cursor node { id } } nodes { id } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }",
+            json!({ "first": first, "after": after, "order": order }),
+        )
+        .await;
+    assert_no_errors(&answer);
+    answer["data"]["article"]["comments"].clone()
+}
+
+async fn pages_walk_every_top_level_comment_exactly_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "paged").await;
+    let ids = approved_top_level(&app, &token, "paged", 7).await;
+
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    let mut sizes = Vec::new();
+    loop {
+        let connection = page(&app, 3, after.as_deref(), "OLDEST_FIRST").await;
+        let page_ids = node_ids(&connection);
+        sizes.push(page_ids.len());
+        assert_eq!(connection["pageInfo"]["hasPreviousPage"], after.is_some());
+        assert_eq!(
+            connection["edges"].as_array().unwrap().len(),
+            page_ids.len()
+        );
+        assert_eq!(
+            connection["pageInfo"]["endCursor"],
+            connection["edges"][page_ids.len() - 1]["cursor"]
+        );
+        seen.extend(page_ids);
+        if connection["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        after = Some(
+            connection["pageInfo"]["endCursor"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+
+    assert_eq!(sizes, vec![3, 3, 1]);
+    assert_eq!(seen, ids);
+    let empty = page(&app, 0, None, "OLDEST_FIRST").await;
+    assert!(node_ids(&empty).is_empty());
+    assert_eq!(empty["pageInfo"]["hasNextPage"], true);
+}
+
+async fn newest_first_reverses_the_order(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "paged").await;
+    let mut ids = approved_top_level(&app, &token, "paged", 5).await;
+    ids.reverse();
+
+    let first = page(&app, 2, None, "NEWEST_FIRST").await;
+    let after = first["pageInfo"]["endCursor"].as_str().unwrap().to_owned();
+    let rest = page(&app, 10, Some(&after), "NEWEST_FIRST").await;
+
+    let mut seen = node_ids(&first);
+    seen.extend(node_ids(&rest));
+    assert_eq!(seen, ids);
+    assert_eq!(rest["pageInfo"]["hasNextPage"], false);
+}
+
+async fn replies_are_paginated_oldest_first(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "budget").await;
+    let parent = app
+        .post_approved(&token, "budget", "Ann", "parent", None)
+        .await;
+    let mut replies = Vec::new();
+    for i in 0..3 {
+        replies.push(
+            app.post_approved(&token, "budget", &format!("R{i}"), "reply", Some(&parent))
+                .await,
+        );
+    }
+    let query = "query($id: ID!, $after: String) { comment(id: $id) { replyCount replies(first: 2, after: $after) { nodes { id parentId } pageInfo { hasNextPage endCursor } } } }";
+
+    let first = app.gql(query, json!({ "id": parent })).await;
+    let after = first["data"]["comment"]["replies"]["pageInfo"]["endCursor"].clone();
+    let second = app
+        .gql(query, json!({ "id": parent, "after": after }))
+        .await;
+
+    assert_eq!(first["data"]["comment"]["replyCount"], 3);
+    assert_eq!(
+        first["data"]["comment"]["replies"]["pageInfo"]["hasNextPage"],
+        true
+    );
+    assert_eq!(
+        first["data"]["comment"]["replies"]["nodes"][0]["parentId"],
+        json!(parent)
+    );
+    let mut seen = node_ids(&first["data"]["comment"]["replies"]);
+    seen.extend(node_ids(&second["data"]["comment"]["replies"]));
+    assert_eq!(seen, replies);
+}
+
+async fn bad_page_arguments_are_bad_user_input(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "paged").await;
+    let cases = [
+        (json!({ "first": 101 }), "first"),
+        (json!({ "first": -1 }), "first"),
+        (json!({ "first": 5, "after": "not a cursor" }), "after"),
+        (json!({ "first": 5, "after": "YzE6eDp5" }), "after"),
+        (json!({ "first": 5, "after": "" }), "after"),
+    ];
+    for (variables, field) in cases {
+        let answer = app
+            .gql(
+                "query($first: Int!, $after: String) { article(slug: \"paged\") { comments(first: $first, after: $after) { nodes { id } } } }",
+                variables.clone(),
+            )
+            .await;
+        assert_eq!(
+            error_code(&answer),
+            "BAD_USER_INPUT",
+            "{variables}: {answer}"
+        );
+        assert_eq!(error_field(&answer), field, "{variables}: {answer}");
+    }
+    let queue = app
+        .gql_as(
+            &token,
+            "{ moderationQueue(first: 1000) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(error_field(&queue), "first");
+}
+
+async fn unknown_article_is_null(backend: Backend) {
+    let app = spawn_app(backend).await;
+
+    let answer = app
+        .gql("{ article(slug: \"nothing-here\") { id } }", json!({}))
+        .await;
+
+    assert_no_errors(&answer);
+    assert_eq!(answer["data"]["article"], Value::Null);
+}
+
+async fn readers_get_only_approved_comments_by_id(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "budget").await;
+    let pending = app.post("budget", "Pat", "pending", None).await;
+    let approved = app
+        .post_approved(&token, "budget", "Ann", "approved", None)
+        .await;
+    let query = "query($id: ID!) { comment(id: $id) { id status article { slug } } }";
+
+    let as_reader = app.gql(query, json!({ "id": pending })).await;
+    let as_moderator = app.gql_as(&token, query, json!({ "id": pending })).await;
+    let approved_as_reader = app.gql(query, json!({ "id": approved })).await;
+    let junk = app.gql(query, json!({ "id": "junk" })).await;
+
+    assert_eq!(as_reader["data"]["comment"], Value::Null);
+    assert_eq!(as_moderator["data"]["comment"]["status"], "PENDING");
+    assert_eq!(
+        approved_as_reader["data"]["comment"]["article"]["slug"],
+        "budget"
+    );
+    assert_eq!(junk["data"]["comment"], Value::Null);
+}
+
+async fn author_email_is_forbidden_to_readers_and_shown_to_moderators(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "budget").await;
+    let id = app
+        .post_approved(&token, "budget", "Ann", "hello", None)
+        .await;
+    let query = "query($id: ID!) { comment(id: $id) { id authorEmail } }";
+
+    let as_reader = app.gql(query, json!({ "id": id })).await;
+    let as_moderator = app.gql_as(&token, query, json!({ "id": id })).await;
+    let with_bad_token = app.gql_as("not-a-token", query, json!({ "id": id })).await;
+
+    assert_eq!(error_code(&as_reader), "FORBIDDEN");
+    assert_eq!(as_reader["data"]["comment"]["authorEmail"], Value::Null);
+    assert_eq!(
+        as_moderator["data"]["comment"]["authorEmail"],
+        "ann@readers.example"
+    );
+    assert_eq!(error_code(&with_bad_token), "UNAUTHENTICATED");
+    app.assert_no_email_in(&with_bad_token.to_string());
+}
+
+async fn replies_five_levels_deep_in_one_query(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "deep").await;
+    let mut parent: Option<String> = None;
+    let mut chain = Vec::new();
+    for level in 0..6 {
+        let id = app
+            .post_approved(
+                &token,
+                "deep",
+                &format!("Level {level}"),
+                "deeper",
+                parent.as_deref(),
+            )
+            .await;
+        chain.push(id.clone());
+        parent = Some(id);
+    }
+    let replies = "replies(first: 5) { nodes { id authorName body createdAt replyCount NEXT } }";
+    let mut nested = String::new();
+    for _ in 0..5 {
+        nested = replies.replace("NEXT", &nested);
+    }
+    let query = format!(
+        "{{ article(slug: \"deep\") {{ commentCount comments(first: 20) {{ nodes {{ id {nested} }} }} }} }}"
+    );
+
+    let answer = app.gql(&query, json!({})).await;
+
+    assert_no_errors(&answer);
+    let mut node = &answer["data"]["article"]["comments"]["nodes"][0];
+    for expected in &chain[..5] {
+        assert_eq!(&node["id"], expected);
+        node = &node["replies"]["nodes"][0];
+    }
+    assert_eq!(node["id"], json!(chain[5]));
+    assert_eq!(answer["data"]["article"]["commentCount"], 6);
+}
