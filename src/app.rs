@@ -26,14 +26,18 @@ pub struct App {
 
 impl App {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        // A bad configured key is refused before anything touches the database.
+        let configured_keys = settings
+            .jwt_secret
+            .as_deref()
+            .map(|secret| TokenKeys::new(secret.as_bytes(), settings.token_ttl))
+            .transpose()?;
         let store = Store::connect(&settings.database_url).await?;
         store.migrate().await?;
-        let keys = TokenKeys::configured_or_stored(
-            settings.jwt_secret.as_deref(),
-            &store,
-            settings.token_ttl,
-        )
-        .await?;
+        let keys = match configured_keys {
+            Some(keys) => keys,
+            None => TokenKeys::stored(&store, settings.token_ttl).await?,
+        };
         ensure_a_moderator(&store, &settings).await?;
         // The first failed login should not pay for the dummy hash.
         tokio::spawn(password::warm_up());
@@ -48,8 +52,9 @@ impl App {
             schema,
             store: store.clone(),
             keys,
+            max_body_bytes: settings.max_body_bytes,
         };
-        let router = http::router(state, settings.max_body_bytes);
+        let router = http::router(state);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("could not listen on {}", settings.listen))?;

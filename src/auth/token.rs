@@ -69,17 +69,10 @@ impl TokenKeys {
         })
     }
 
-    /// Keys from the configured secret, or else from the secret generated
-    /// once and stored in the database beside the data, so that restarts and
-    /// other instances on the same database accept the same tokens.
-    pub async fn configured_or_stored(
-        configured: Option<&str>,
-        store: &Store,
-        ttl: TimeDelta,
-    ) -> anyhow::Result<Self> {
-        if let Some(secret) = configured {
-            return Self::new(secret.as_bytes(), ttl);
-        }
+    /// Keys from the secret generated once and stored in the database
+    /// beside the data, for when none is configured: restarts and other
+    /// instances on the same database accept the same tokens.
+    pub async fn stored(store: &Store, ttl: TimeDelta) -> anyhow::Result<Self> {
         let candidate = hex_encode(&rand::random::<[u8; 32]>());
         let secret = secrets::get_or_insert(store.db(), GENERATED_SECRET_NAME, candidate)
             .await

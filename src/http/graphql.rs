@@ -6,7 +6,7 @@
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
@@ -57,9 +57,12 @@ impl Answer {
     }
 }
 
-/// A response carrying only request-level errors, in GraphQL's error shape.
+/// A response carrying only a request-level error, in GraphQL's error shape:
+/// the request itself was refused before anything ran.
 fn request_error(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message }] });
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }]
+    });
     (status, [(header::CONTENT_TYPE, JSON)], body.to_string()).into_response()
 }
 
@@ -67,7 +70,7 @@ fn request_error(status: StatusCode, message: &str) -> Response {
 pub async fn post_graphql(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Response {
     let is_json = headers
         .get(header::CONTENT_TYPE)
@@ -84,6 +87,15 @@ pub async fn post_graphql(
         return request_error(
             StatusCode::NOT_ACCEPTABLE,
             "Accept must allow application/json",
+        );
+    };
+    let Ok(body) = axum::body::to_bytes(body, state.max_body_bytes).await else {
+        return request_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!(
+                "the request body is larger than {} bytes",
+                state.max_body_bytes
+            ),
         );
     };
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(&body) else {
@@ -127,7 +139,7 @@ pub async fn get_graphql(
             "Accept must allow application/json",
         );
     };
-    let Ok(request) = async_graphql::http::parse_query_string(&query) else {
+    let Some(request) = request_from_query_string(&query) else {
         return request_error(
             StatusCode::BAD_REQUEST,
             "GET /graphql takes `query`, and optionally `operationName` and JSON `variables`",
@@ -144,6 +156,24 @@ pub async fn get_graphql(
         return response;
     }
     execute(&state, &headers, answer, request).await
+}
+
+/// A GraphQL request from the URL parameters of the GraphQL-over-HTTP spec:
+/// `query`, `operationName`, and `variables` and `extensions` as JSON.
+fn request_from_query_string(query_string: &str) -> Option<async_graphql::Request> {
+    let mut query = None;
+    let mut request = async_graphql::Request::new("");
+    for (key, value) in url::form_urlencoded::parse(query_string.as_bytes()) {
+        match key.as_ref() {
+            "query" => query = Some(value.into_owned()),
+            "operationName" => request.operation_name = Some(value.into_owned()),
+            "variables" => request.variables = serde_json::from_str(&value).ok()?,
+            "extensions" => request.extensions = serde_json::from_str(&value).ok()?,
+            _ => {}
+        }
+    }
+    request.query = query?;
+    Some(request)
 }
 
 fn wants_html(headers: &HeaderMap) -> bool {
@@ -222,8 +252,13 @@ async fn execute(
 /// the `BAD_USER_INPUT` code, naming the input field or argument when the
 /// message points at one, e.g. a required input field left out.
 fn mark_as_bad_input(error: &mut async_graphql::ServerError) {
-    let field = quoted_after(&error.message, "field \"")
-        .or_else(|| quoted_after(&error.message, "argument \""));
+    let names_an_input = error.message.starts_with("Invalid value for argument");
+    let field = names_an_input
+        .then(|| {
+            quoted_after(&error.message, "field \"")
+                .or_else(|| quoted_after(&error.message, "argument \""))
+        })
+        .flatten();
     let extensions = error.extensions.get_or_insert_with(Default::default);
     extensions.set("code", "BAD_USER_INPUT");
     if let Some(field) = field {

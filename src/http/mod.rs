@@ -26,15 +26,20 @@ pub struct AppState {
     pub schema: ParleySchema,
     pub store: Store,
     pub keys: TokenKeys,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
 }
 
 /// The whole HTTP surface of Parley.
-pub fn router(state: AppState, max_body_bytes: usize) -> Router {
+pub fn router(state: AppState) -> Router {
+    let max_body_bytes = state.max_body_bytes;
     let subscriptions = GraphQLSubscription::new(state.schema.clone());
     Router::new()
         .route("/graphql", get(graphql::get_graphql).post(graphql::post_graphql))
         .route_service("/graphql/ws", subscriptions)
         .route("/healthz", get(health::healthz))
+        // The GraphQL handler reads its body under the same cap and answers
+        // in JSON; this guards every other route.
         .layer(DefaultBodyLimit::max(max_body_bytes))
         // Spans name the method and path only: a query string can carry
         // GraphQL variables, and so personal data.

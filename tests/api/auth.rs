@@ -223,6 +223,13 @@ async fn short_signing_keys_are_refused(backend: Backend) {
 
     let err = result.err().expect("a short key is refused");
     assert!(format!("{err:#}").contains("32 bytes"), "{err:#}");
+    if backend == Backend::Sqlite {
+        let file = db.url.trim_start_matches("sqlite://");
+        assert!(
+            !std::path::Path::new(file).exists(),
+            "refused before creating the database"
+        );
+    }
 }
 
 async fn bootstrap_admin_is_created_only_on_an_empty_database(backend: Backend) {

@@ -286,7 +286,19 @@ async fn author_email_is_forbidden_to_readers_and_shown_to_moderators(backend: B
     let with_bad_token = app.gql_as("not-a-token", query, json!({ "id": id })).await;
 
     assert_eq!(error_code(&as_reader), "FORBIDDEN");
-    assert_eq!(as_reader["data"]["comment"]["authorEmail"], Value::Null);
+    assert_eq!(
+        as_reader["data"]["comment"].get("authorEmail"),
+        Some(&Value::Null)
+    );
+    assert_eq!(
+        as_reader["data"]["comment"]["id"],
+        json!(id),
+        "the rest of the comment still reads"
+    );
+    assert_eq!(
+        as_reader["errors"][0]["path"],
+        json!(["comment", "authorEmail"])
+    );
     assert_eq!(
         as_moderator["data"]["comment"]["authorEmail"],
         "ann@readers.example"

@@ -10,6 +10,8 @@ use crate::on_both_databases;
 
 on_both_databases!(
     get_runs_queries,
+    get_honours_operation_name,
+    unknown_fields_are_bad_user_input_without_a_field,
     get_refuses_mutations_and_stores_nothing,
     post_requires_json,
     batches_are_refused,
@@ -47,6 +49,41 @@ async fn get_runs_queries(backend: Backend) {
     assert_eq!(response.status(), StatusCode::OK);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["data"]["article"]["slug"], "budget");
+}
+
+async fn get_honours_operation_name(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let document = format!("query Read {{ __typename }} {POST_MUTATION}").replacen(
+        "mutation {",
+        "mutation Write {",
+        1,
+    );
+    let get = |operation: &'static str| {
+        app.client()
+            .get(app.graphql_url())
+            .query(&[("query", document.as_str()), ("operationName", operation)])
+            .send()
+    };
+
+    let read = get("Read").await.unwrap();
+    let write = get("Write").await.unwrap();
+
+    assert_eq!(read.status(), StatusCode::OK);
+    let body: Value = read.json().await.unwrap();
+    assert_eq!(body["data"]["__typename"], "Query");
+    assert_eq!(write.status(), StatusCode::METHOD_NOT_ALLOWED);
+}
+
+async fn unknown_fields_are_bad_user_input_without_a_field(backend: Backend) {
+    let app = spawn_app(backend).await;
+
+    let answer = app.gql("{ nope }", json!({})).await;
+
+    assert_eq!(error_code(&answer), "BAD_USER_INPUT");
+    assert!(
+        answer["errors"][0]["extensions"].get("field").is_none(),
+        "{answer}"
+    );
 }
 
 async fn get_refuses_mutations_and_stores_nothing(backend: Backend) {
@@ -138,6 +175,13 @@ async fn oversized_bodies_are_refused(backend: Backend) {
         .unwrap();
 
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = response.json().await.expect("a JSON error");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than")
+    );
 }
 
 async fn answers_in_the_media_type_asked_for(backend: Backend) {

@@ -43,16 +43,16 @@ impl Comment {
     }
 
     /// Moderators only: anyone else gets a FORBIDDEN error for this field.
-    async fn author_email(&self, ctx: &Context<'_>) -> Result<Option<&str>> {
-        match viewer(ctx) {
-            Viewer::Moderator(_) => Ok(Some(&self.0.author_email)),
-            Viewer::InvalidToken => {
-                Err(AppError::Unauthenticated("the token is invalid or expired").into())
-            }
-            Viewer::Anonymous => {
-                Err(AppError::Forbidden("only moderators may see email addresses").into())
-            }
-        }
+    async fn author_email(&self, ctx: &Context<'_>) -> Option<&str> {
+        let refusal = match viewer(ctx) {
+            Viewer::Moderator(_) => return Some(self.0.author_email.as_str()),
+            Viewer::InvalidToken => AppError::Unauthenticated("the token is invalid or expired"),
+            Viewer::Anonymous => AppError::Forbidden("only moderators may see email addresses"),
+        };
+        // Reported beside a null value, so the rest of the comment still reads.
+        let error = async_graphql::Error::from(refusal).into_server_error(ctx.item.pos);
+        ctx.add_error(ctx.set_error_path(error));
+        None
     }
 
     /// Plain text exactly as accepted; front ends escape it.
