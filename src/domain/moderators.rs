@@ -64,7 +64,7 @@ pub async fn bootstrap_admin(
     if moderators::count(store.db()).await? > 0 {
         return Ok(false);
     }
-    add(
+    let created = add(
         store,
         NewModerator {
             email: email.to_owned(),
@@ -73,8 +73,19 @@ pub async fn bootstrap_admin(
             password: password.to_owned(),
         },
     )
-    .await?;
-    Ok(true)
+    .await;
+    match created {
+        Ok(_) => Ok(true),
+        // Another instance starting at the same moment created it first.
+        Err(AppError::Internal(_))
+            if moderators::find_by_email(store.db(), email)
+                .await?
+                .is_some() =>
+        {
+            Ok(false)
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// A successful login.

@@ -23,6 +23,9 @@ use sea_orm::{
 const SQLITE_POOL_SIZE: u32 = 8;
 const POSTGRES_POOL_SIZE: u32 = 10;
 
+/// The PostgreSQL advisory lock that serialises migrations ("parley" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7061_726c_6579;
+
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -64,11 +67,21 @@ impl Store {
         Ok(Self { db })
     }
 
-    /// Brings the schema up to date. Safe to run from several instances.
+    /// Brings the schema up to date. Safe to run from several instances at
+    /// once: the migrations run in one write transaction, which on
+    /// PostgreSQL first takes an advisory lock, so instances starting
+    /// together apply them one after the other.
     pub async fn migrate(&self) -> anyhow::Result<()> {
-        Migrator::up(&self.db, None)
+        let txn = self.begin_write().await?;
+        if self.backend() == DbBackend::Postgres {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
+                .await?;
+        }
+        Migrator::up(&txn, None)
             .await
-            .context("could not migrate the database")
+            .context("could not migrate the database")?;
+        txn.commit().await?;
+        Ok(())
     }
 
     /// The connection pool, for reads.

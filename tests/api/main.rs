@@ -9,5 +9,6 @@ mod moderation;
 mod posting;
 mod reading;
 mod schema;
+mod storage;
 mod subscriptions;
 mod transport;
