@@ -1,7 +1,9 @@
 //! Password hashing with argon2id at OWASP's parameters (m=19 MiB, t=2,
 //! p=1), always off the async runtime.
 
-use std::sync::OnceLock;
+use std::sync::{LazyLock, OnceLock};
+
+use tokio::sync::Semaphore;
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -13,6 +15,23 @@ use crate::error::{AppError, AppResult};
 /// A PHC string of an unguessable password, verified against when an account
 /// does not exist, so a failed login takes the same time either way.
 static DUMMY_HASH: OnceLock<String> = OnceLock::new();
+
+/// Argon2 runs take 19 MiB each and a core for tens of milliseconds: at most
+/// one per core runs at a time, and the rest wait their turn instead of
+/// piling up threads and memory.
+static HASHING: LazyLock<Semaphore> =
+    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
+
+/// Runs `work` on the blocking pool once a hashing slot is free.
+async fn run_hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let _slot = HASHING
+        .acquire()
+        .await
+        .map_err(|err| AppError::Internal(err.into()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|err| AppError::Internal(err.into()))
+}
 
 fn hash_blocking(password: &[u8]) -> AppResult<String> {
     Argon2::default()
@@ -31,16 +50,14 @@ fn dummy_hash() -> &'static str {
 /// Hashes a new password with a fresh random salt.
 pub async fn hash(password: &Password) -> AppResult<String> {
     let password = password.expose().to_owned();
-    tokio::task::spawn_blocking(move || hash_blocking(password.as_bytes()))
-        .await
-        .map_err(|err| AppError::Internal(err.into()))?
+    run_hashing(move || hash_blocking(password.as_bytes())).await?
 }
 
 /// Whether `password` matches `stored`. With no stored hash (no such
 /// account) it verifies against a dummy hash and answers `false`, taking the
 /// same time as a real check.
 pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool> {
-    tokio::task::spawn_blocking(move || {
+    run_hashing(move || {
         let account_exists = stored.is_some();
         let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
         let matches = match PasswordHash::new(&stored) {
@@ -52,12 +69,11 @@ pub async fn verify(password: String, stored: Option<String>) -> AppResult<bool>
         account_exists && matches
     })
     .await
-    .map_err(|err| AppError::Internal(err.into()))
 }
 
 /// Computes the dummy hash ahead of the first failed login.
 pub async fn warm_up() {
-    let _ = tokio::task::spawn_blocking(dummy_hash).await;
+    let _ = run_hashing(dummy_hash).await;
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use crate::auth::Viewer;
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::store::audit::{self, Action};
 use crate::store::entities::article;
 use crate::store::{Store, articles, now_micros};
@@ -33,8 +33,28 @@ pub async fn upsert(
 
     let txn = store.begin_write().await?;
     let now = now_micros();
-    let (saved, action) = match articles::find_by_slug(&txn, slug.as_str()).await? {
-        Some(existing) => {
+    let mut existing = articles::lock_for_update_by_slug(&txn, slug.as_str()).await?;
+    let mut created = None;
+    if existing.is_none() {
+        let fresh = article::Model {
+            id: Uuid::now_v7(),
+            slug: slug.as_str().to_owned(),
+            title: title.clone().into_inner(),
+            url: url.clone().map(ArticleUrl::into_inner),
+            comments_open: input.comments_open.unwrap_or(true),
+            created_at: now,
+            updated_at: now,
+        };
+        if articles::insert_if_absent(&txn, fresh.clone()).await? {
+            created = Some(fresh);
+        } else {
+            // Another instance created it a moment ago: update that one.
+            existing = articles::lock_for_update_by_slug(&txn, slug.as_str()).await?;
+        }
+    }
+    let (saved, action) = match (created, existing) {
+        (Some(fresh), _) => (fresh, Action::CreateArticle),
+        (None, Some(existing)) => {
             let changed = article::Model {
                 title: title.into_inner(),
                 url: url.map(ArticleUrl::into_inner).or(existing.url.clone()),
@@ -47,20 +67,10 @@ pub async fn upsert(
                 Action::UpdateArticle,
             )
         }
-        None => {
-            let created = article::Model {
-                id: Uuid::now_v7(),
-                slug: slug.as_str().to_owned(),
-                title: title.into_inner(),
-                url: url.map(ArticleUrl::into_inner),
-                comments_open: input.comments_open.unwrap_or(true),
-                created_at: now,
-                updated_at: now,
-            };
-            (
-                articles::insert(&txn, created).await?,
-                Action::CreateArticle,
-            )
+        (None, None) => {
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "article vanished during an upsert"
+            )));
         }
     };
     audit::record(
@@ -77,4 +87,13 @@ pub async fn upsert(
     txn.commit().await?;
     tracing::info!(article = %saved.id, action = action.as_str(), "article saved");
     Ok(saved)
+}
+
+/// The article a reader or front end names by slug; `None` when unknown,
+/// or when the slug could not be any article's.
+pub async fn find_by_slug(store: &Store, raw: &str) -> AppResult<Option<article::Model>> {
+    let Ok(slug) = ArticleSlug::parse(raw) else {
+        return Ok(None);
+    };
+    Ok(articles::find_by_slug(store.db(), slug.as_str()).await?)
 }

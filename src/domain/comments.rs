@@ -44,7 +44,9 @@ pub async fn post(
     let body = CommentBody::parse(&input.body)?;
 
     let txn = store.begin_write().await?;
-    let article = articles::find_by_slug(&txn, slug.as_str())
+    // The shared lock keeps moderators from closing the article, or from
+    // hiding or deleting the parent, until this comment is stored.
+    let article = articles::lock_shared_by_slug(&txn, slug.as_str())
         .await?
         .ok_or(AppError::NotFound("article"))?;
     if !article.comments_open {

@@ -1,14 +1,21 @@
 //! The moderation actions. Each checks that the caller is a moderator,
 //! changes the comment, and writes its audit row, in one transaction.
+//!
+//! Concurrency: an action locks the comment's article row first, then reads
+//! the comment again. Posting takes a shared lock on the same article row, so
+//! on PostgreSQL actions on one article, and posts to it, run one after the
+//! other even across instances; an action on a comment that another action
+//! just deleted finds nothing and answers `NOT_FOUND`. On SQLite every write
+//! transaction already holds the database's write lock.
 
 use uuid::Uuid;
 
-use crate::auth::Viewer;
+use crate::auth::{Viewer, ViewerModerator};
 use crate::error::{AppError, AppResult};
 use crate::events::CommentEvents;
 use crate::store::audit::{self, Action};
 use crate::store::entities::comment;
-use crate::store::{Store, comments, now_micros};
+use crate::store::{Store, articles, comments, now_micros};
 
 use super::CommentStatus;
 
@@ -19,12 +26,13 @@ pub async fn approve(
     store: &Store,
     events: &CommentEvents,
     viewer: &Viewer,
-    id: Uuid,
+    id: &str,
 ) -> AppResult<comment::Model> {
+    let moderator = viewer.require_moderator()?;
     let (comment, was_visible) = change_status(
         store,
-        viewer,
-        id,
+        moderator,
+        comment_id(id)?,
         CommentStatus::Approved,
         Action::ApproveComment,
         None,
@@ -41,13 +49,15 @@ pub async fn approve(
 pub async fn hide(
     store: &Store,
     viewer: &Viewer,
-    id: Uuid,
+    id: &str,
     reason: Option<&str>,
 ) -> AppResult<comment::Model> {
+    let moderator = viewer.require_moderator()?;
+    let id = comment_id(id)?;
     let reason = parse_reason(reason)?;
     let (comment, _) = change_status(
         store,
-        viewer,
+        moderator,
         id,
         CommentStatus::Hidden,
         Action::HideComment,
@@ -60,12 +70,11 @@ pub async fn hide(
 
 /// Deletes a comment for good: its name, email and body leave storage, and
 /// its replies move up to its parent.
-pub async fn delete(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<Uuid> {
+pub async fn delete(store: &Store, viewer: &Viewer, id: &str) -> AppResult<Uuid> {
     let moderator = viewer.require_moderator()?;
+    let id = comment_id(id)?;
     let txn = store.begin_write().await?;
-    let comment = comments::find(&txn, id)
-        .await?
-        .ok_or(AppError::NotFound("comment"))?;
+    let comment = lock_comment(&txn, id).await?;
     comments::delete_and_reparent(&txn, &comment).await?;
     audit::record(
         &txn,
@@ -79,26 +88,40 @@ pub async fn delete(store: &Store, viewer: &Viewer, id: Uuid) -> AppResult<Uuid>
     )
     .await?;
     txn.commit().await?;
-    store.purge_erased_pages().await;
+    store.purge_erased_pages();
     tracing::info!(comment = %comment.id, "comment deleted");
     Ok(comment.id)
+}
+
+/// An id that cannot be parsed names no comment: `NOT_FOUND`, like any
+/// other unknown id.
+fn comment_id(raw: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(raw.trim()).map_err(|_| AppError::NotFound("comment"))
+}
+
+/// Locks the article of comment `id`, then reads the comment as it is now.
+async fn lock_comment(txn: &sea_orm::DatabaseTransaction, id: Uuid) -> AppResult<comment::Model> {
+    let seen = comments::find(txn, id)
+        .await?
+        .ok_or(AppError::NotFound("comment"))?;
+    articles::lock_for_update(txn, seen.article_id).await?;
+    comments::find(txn, id)
+        .await?
+        .ok_or(AppError::NotFound("comment"))
 }
 
 /// Sets a comment's status and records the action; returns the comment and
 /// whether readers could already see it.
 async fn change_status(
     store: &Store,
-    viewer: &Viewer,
+    moderator: &ViewerModerator,
     id: Uuid,
     status: CommentStatus,
     action: Action,
     reason: Option<&str>,
 ) -> AppResult<(comment::Model, bool)> {
-    let moderator = viewer.require_moderator()?;
     let txn = store.begin_write().await?;
-    let comment = comments::find(&txn, id)
-        .await?
-        .ok_or(AppError::NotFound("comment"))?;
+    let comment = lock_comment(&txn, id).await?;
     let was_visible = comment.status == CommentStatus::Approved.as_str();
     let (comment_id, article_id) = (comment.id, comment.article_id);
     let updated = comments::set_status(&txn, comment, status, now_micros()).await?;

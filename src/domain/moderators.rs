@@ -1,6 +1,7 @@
 //! Moderator accounts: creating them, logging in, and recognising them on
 //! later requests.
 
+use sea_orm::SqlErr;
 use uuid::Uuid;
 
 use crate::auth::token::IssuedToken;
@@ -36,7 +37,7 @@ pub async fn add(store: &Store, input: NewModerator) -> AppResult<moderator::Mod
     }
     let password_hash = password::hash(&password).await?;
     let now = now_micros();
-    let created = moderators::insert(
+    let inserted = moderators::insert(
         store.db(),
         moderator::Model {
             id: Uuid::now_v7(),
@@ -48,7 +49,18 @@ pub async fn add(store: &Store, input: NewModerator) -> AppResult<moderator::Mod
             updated_at: now,
         },
     )
-    .await?;
+    .await;
+    let created = match inserted {
+        Ok(created) => created,
+        // Created by someone else since the check above.
+        Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(AppError::bad_input(
+                "email",
+                "a moderator with this email already exists",
+            ));
+        }
+        Err(err) => return Err(err.into()),
+    };
     tracing::info!(moderator = %created.id, role = %created.role, "moderator created");
     Ok(created)
 }
@@ -77,13 +89,7 @@ pub async fn bootstrap_admin(
     match created {
         Ok(_) => Ok(true),
         // Another instance starting at the same moment created it first.
-        Err(AppError::Internal(_))
-            if moderators::find_by_email(store.db(), email)
-                .await?
-                .is_some() =>
-        {
-            Ok(false)
-        }
+        Err(_) if moderators::count(store.db()).await? > 0 => Ok(false),
         Err(err) => Err(err),
     }
 }

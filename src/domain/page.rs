@@ -48,11 +48,11 @@ pub struct PageRequest {
 }
 
 impl PageRequest {
-    pub const MAX_FIRST: i32 = 100;
+    pub const MAX_FIRST: i64 = 100;
     /// The page size when `first` is not given (or given as null).
-    pub const DEFAULT_FIRST: i32 = 20;
+    pub const DEFAULT_FIRST: i64 = 20;
 
-    pub fn parse(first: i32, after: Option<&str>) -> AppResult<Self> {
+    pub fn parse(first: i64, after: Option<&str>) -> AppResult<Self> {
         if !(0..=Self::MAX_FIRST).contains(&first) {
             return Err(AppError::bad_input(
                 "first",
@@ -60,7 +60,7 @@ impl PageRequest {
             ));
         }
         Ok(Self {
-            first: first as u64,
+            first: first.unsigned_abs(),
             after: after.map(|raw| Cursor::decode(raw, "after")).transpose()?,
         })
     }
@@ -117,7 +117,7 @@ mod tests {
     fn first_must_be_between_zero_and_one_hundred() {
         assert!(PageRequest::parse(0, None).is_ok());
         assert!(PageRequest::parse(100, None).is_ok());
-        for first in [-1, 101, i32::MAX] {
+        for first in [-1, 101, i64::from(i32::MAX) + 1, i64::MAX] {
             let err = PageRequest::parse(first, None).unwrap_err();
             assert!(matches!(err, AppError::BadUserInput { field: "first", .. }));
         }

@@ -1,5 +1,6 @@
-//! Batch loaders, so a page of comments costs a fixed number of queries
-//! whatever its length. They batch only; nothing is cached across requests.
+//! Batch loaders: the articles and reply counts of a page of comments cost
+//! one query each, whatever the page's length. They batch only; nothing is
+//! cached across requests.
 
 use std::collections::HashMap;
 use std::sync::Arc;

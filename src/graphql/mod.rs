@@ -5,6 +5,7 @@
 //! context, call `domain`, and wrap what comes back in a type from `types`,
 //! which decides what each caller may see.
 
+pub mod errors;
 mod loaders;
 mod mutation;
 mod query;

@@ -50,15 +50,9 @@ impl Mutation {
 
     /// Makes a comment visible to readers. Moderators only.
     async fn approve_comment(&self, ctx: &Context<'_>, id: ID) -> Result<Comment> {
-        viewer(ctx).require_moderator()?;
         let services = services(ctx);
-        let approved = moderation::approve(
-            &services.store,
-            &services.events,
-            viewer(ctx),
-            types::comment_id(&id)?,
-        )
-        .await?;
+        let approved =
+            moderation::approve(&services.store, &services.events, viewer(ctx), &id).await?;
         Ok(Comment(approved))
     }
 
@@ -70,23 +64,15 @@ impl Mutation {
         id: ID,
         reason: Option<String>,
     ) -> Result<Comment> {
-        viewer(ctx).require_moderator()?;
-        let hidden = moderation::hide(
-            &services(ctx).store,
-            viewer(ctx),
-            types::comment_id(&id)?,
-            reason.as_deref(),
-        )
-        .await?;
+        let hidden =
+            moderation::hide(&services(ctx).store, viewer(ctx), &id, reason.as_deref()).await?;
         Ok(Comment(hidden))
     }
 
     /// Deletes a comment for good; its replies move up to its parent.
     /// Moderators only.
     async fn delete_comment(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteCommentPayload> {
-        viewer(ctx).require_moderator()?;
-        let deleted =
-            moderation::delete(&services(ctx).store, viewer(ctx), types::comment_id(&id)?).await?;
+        let deleted = moderation::delete(&services(ctx).store, viewer(ctx), &id).await?;
         Ok(DeleteCommentPayload {
             deleted_id: ID(deleted.to_string()),
         })

@@ -7,7 +7,7 @@ use super::{services, viewer};
 use crate::auth::Viewer;
 use crate::domain::{self, PageRequest, moderators};
 use crate::error::AppError;
-use crate::store::{articles, comments};
+use crate::store::comments;
 
 pub struct Query;
 
@@ -15,9 +15,7 @@ pub struct Query;
 impl Query {
     /// The article with this slug; null when unknown.
     async fn article(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Article>> {
-        let found = articles::find_by_slug(services(ctx).store.db(), slug.trim())
-            .await
-            .map_err(AppError::from)?;
+        let found = domain::articles::find_by_slug(&services(ctx).store, &slug).await?;
         Ok(found.map(Article))
     }
 
@@ -52,7 +50,7 @@ impl Query {
         ctx: &Context<'_>,
         #[graphql(default_with = "Some(CommentStatus::Pending)")] status: Option<CommentStatus>,
         article_slug: Option<String>,
-        #[graphql(default = 20)] first: Option<i32>,
+        #[graphql(default_with = "Some(PageRequest::DEFAULT_FIRST)")] first: Option<i64>,
         after: Option<String>,
     ) -> Result<CommentConnection> {
         viewer(ctx).require_moderator()?;
@@ -64,9 +62,8 @@ impl Query {
         let store = &services(ctx).store;
         let article_id = match article_slug {
             Some(slug) => Some(
-                articles::find_by_slug(store.db(), slug.trim())
-                    .await
-                    .map_err(AppError::from)?
+                domain::articles::find_by_slug(store, &slug)
+                    .await?
                     .ok_or(AppError::NotFound("article"))?
                     .id,
             ),

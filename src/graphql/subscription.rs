@@ -6,8 +6,8 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::services;
 use super::types::Comment;
+use crate::domain::articles;
 use crate::error::AppError;
-use crate::store::articles;
 
 pub struct Subscription;
 
@@ -21,9 +21,8 @@ impl Subscription {
         article_slug: String,
     ) -> Result<impl Stream<Item = Comment>> {
         let services = services(ctx);
-        let article = articles::find_by_slug(services.store.db(), article_slug.trim())
-            .await
-            .map_err(AppError::from)?
+        let article = articles::find_by_slug(&services.store, &article_slug)
+            .await?
             .ok_or(AppError::NotFound("article"))?;
         let receiver = services.events.subscribe();
         Ok(futures_util::stream::unfold(

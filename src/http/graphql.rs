@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
 use crate::domain::moderators;
+use crate::graphql::errors;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -27,22 +28,30 @@ enum Answer {
 }
 
 impl Answer {
-    /// Picks the media type from `Accept`; `None` when it allows neither.
+    /// Picks the media type from `Accept`, by quality; `None` when it
+    /// allows neither. `application/graphql-response+json` must be named to
+    /// be chosen; wildcards (and no `Accept` at all) get `application/json`.
     fn negotiate(headers: &HeaderMap) -> Option<Self> {
         let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
             return Some(Self::Json);
         };
-        let ranges: Vec<&str> = accept
-            .split(',')
-            .filter(|range| !range.contains("q=0") || range.contains("q=0."))
-            .map(|range| range.split(';').next().unwrap_or("").trim())
-            .collect();
-        if ranges.contains(&GRAPHQL_RESPONSE_JSON) {
+        let (mut graphql_response, mut json) = (0.0_f32, 0.0_f32);
+        for range in accept.split(',') {
+            let mut parts = range.split(';');
+            let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+            let quality = parts
+                .filter_map(|p| p.trim().strip_prefix("q="))
+                .find_map(|q| q.trim().parse::<f32>().ok())
+                .unwrap_or(1.0);
+            match media.as_str() {
+                GRAPHQL_RESPONSE_JSON => graphql_response = graphql_response.max(quality),
+                JSON | "application/*" | "*/*" => json = json.max(quality),
+                _ => {}
+            }
+        }
+        if graphql_response > 0.0 && graphql_response >= json {
             Some(Self::GraphqlResponse)
-        } else if ranges
-            .iter()
-            .any(|r| matches!(*r, JSON | "application/*" | "*/*"))
-        {
+        } else if json > 0.0 {
             Some(Self::Json)
         } else {
             None
@@ -145,7 +154,7 @@ pub async fn get_graphql(
             "GET /graphql takes `query`, and optionally `operationName` and JSON `variables`",
         );
     };
-    if !is_query_operation(&request) {
+    if !runs_only(&request, OperationType::Query) {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
             "only queries may be sent with GET; send mutations with POST",
@@ -183,19 +192,20 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// Whether the operation a GET would run is a query. A document that does
-/// not parse counts as one: executing it reports the syntax error.
-fn is_query_operation(request: &async_graphql::Request) -> bool {
+/// Whether every operation `request` could run is of kind `kind`. A
+/// document that does not parse passes: executing it reports the syntax
+/// error without running anything.
+pub(super) fn runs_only(request: &async_graphql::Request, kind: OperationType) -> bool {
     let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
         return true;
     };
-    let is_query = |ty: OperationType| ty == OperationType::Query;
+    let is_kind = |ty: OperationType| ty == kind;
     match (&document.operations, request.operation_name.as_deref()) {
-        (DocumentOperations::Single(op), _) => is_query(op.node.ty),
+        (DocumentOperations::Single(op), _) => is_kind(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => {
-            ops.get(name).is_none_or(|op| is_query(op.node.ty))
+            ops.get(name).is_none_or(|op| is_kind(op.node.ty))
         }
-        (DocumentOperations::Multiple(ops), None) => ops.values().all(|op| is_query(op.node.ty)),
+        (DocumentOperations::Multiple(ops), None) => ops.values().all(|op| is_kind(op.node.ty)),
     }
 }
 
@@ -229,8 +239,8 @@ async fn execute(
     let request_failed = response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
+    errors::label_response(&mut response);
     let body = if request_failed {
-        response.errors.iter_mut().for_each(mark_as_bad_input);
         serde_json::to_string(&serde_json::json!({ "errors": response.errors }))
     } else {
         serde_json::to_string(&response)
@@ -242,37 +252,14 @@ async fn execute(
     };
     (
         status,
-        [(header::CONTENT_TYPE, answer.content_type())],
+        [
+            (header::CONTENT_TYPE, answer.content_type()),
+            // What a cache may reuse depends on both.
+            (header::VARY, "Accept, Authorization"),
+        ],
         body.unwrap_or_default(),
     )
         .into_response()
-}
-
-/// Gives a request-level error (a document that does not parse or validate)
-/// the `BAD_USER_INPUT` code, naming the input field or argument when the
-/// message points at one, e.g. a required input field left out.
-fn mark_as_bad_input(error: &mut async_graphql::ServerError) {
-    let names_an_input = error.message.starts_with("Invalid value for argument");
-    let field = names_an_input
-        .then(|| {
-            quoted_after(&error.message, "field \"")
-                .or_else(|| quoted_after(&error.message, "argument \""))
-        })
-        .flatten();
-    let extensions = error.extensions.get_or_insert_with(Default::default);
-    extensions.set("code", "BAD_USER_INPUT");
-    if let Some(field) = field {
-        extensions.set("field", field);
-    }
-}
-
-/// The text between `marker` (its last occurrence) and the next quote.
-fn quoted_after(message: &str, marker: &str) -> Option<String> {
-    let start = message.rfind(marker)? + marker.len();
-    let rest = &message[start..];
-    let name = &rest[..rest.find('"')?];
-    // `input.authorEmail` names the field `authorEmail`.
-    Some(name.rsplit('.').next().unwrap_or(name).to_owned())
 }
 
 /// The token of an `Authorization: Bearer …` header: `Ok(None)` without the

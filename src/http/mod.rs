@@ -9,8 +9,8 @@
 
 mod graphql;
 mod health;
+mod subscriptions;
 
-use async_graphql_axum::GraphQLSubscription;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
@@ -36,10 +36,9 @@ pub struct AppState {
 /// The whole HTTP surface of Parley.
 pub fn router(state: AppState) -> Router {
     let max_body_bytes = state.max_body_bytes;
-    let subscriptions = GraphQLSubscription::new(state.schema.clone());
     Router::new()
         .route("/graphql", get(graphql::get_graphql).post(graphql::post_graphql))
-        .route_service("/graphql/ws", subscriptions)
+        .route("/graphql/ws", get(subscriptions::graphql_ws))
         .route("/healthz", get(health::healthz))
         // The GraphQL handler reads its body under the same cap and answers
         // in JSON; this guards every other route.

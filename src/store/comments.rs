@@ -74,14 +74,6 @@ async fn fetch_page(
     direction: Direction,
     page: &PageRequest,
 ) -> Result<Page<comment::Model>, DbErr> {
-    if page.first == 0 {
-        let has_next_page = query.limit(1).one(db).await?.is_some();
-        return Ok(Page {
-            items: Vec::new(),
-            has_next_page,
-            has_previous_page: page.after.is_some(),
-        });
-    }
     let order = match direction {
         Direction::OldestFirst => Order::Asc,
         Direction::NewestFirst => Order::Desc,
@@ -96,6 +88,14 @@ async fn fetch_page(
                 .add(Column::CreatedAt.eq(created_at).and(Column::Id.lt(id))),
         };
         query = query.filter(beyond);
+    }
+    if page.first == 0 {
+        let has_next_page = query.limit(1).one(db).await?.is_some();
+        return Ok(Page {
+            items: Vec::new(),
+            has_next_page,
+            has_previous_page: page.after.is_some(),
+        });
     }
     let rows = query
         .order_by(Column::CreatedAt, order.clone())

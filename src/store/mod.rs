@@ -15,7 +15,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    DbErr, SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
 
 /// Connections in the pool. SQLite in WAL mode serves many readers beside one
@@ -25,6 +25,9 @@ const POSTGRES_POOL_SIZE: u32 = 10;
 
 /// The PostgreSQL advisory lock that serialises migrations ("parley" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7061_726c_6579;
+
+/// How often a post-erasure checkpoint is tried before giving up.
+const CHECKPOINT_ATTEMPTS: u32 = 10;
 
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -107,17 +110,25 @@ impl Store {
 
     /// After an erasure, makes sure no copy of the erased rows lingers in
     /// SQLite's write-ahead log (the main file is covered by
-    /// `secure_delete`). Best effort: a busy checkpoint is retried by the
-    /// next erasure. PostgreSQL reclaims dead rows through vacuum.
-    pub async fn purge_erased_pages(&self) {
-        if self.backend() == DbBackend::Sqlite
-            && let Err(err) = self
-                .db
-                .execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-                .await
-        {
-            tracing::warn!(error = %err, "checkpoint after erasure failed");
+    /// `secure_delete`): a truncating checkpoint, run in the background so
+    /// the request does not wait for readers, retried while readers keep it
+    /// busy. PostgreSQL reclaims dead rows through (auto)vacuum.
+    pub fn purge_erased_pages(&self) {
+        if self.backend() != DbBackend::Sqlite {
+            return;
         }
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            for attempt in 1..=CHECKPOINT_ATTEMPTS {
+                match checkpoint_truncate(&db).await {
+                    Ok(true) => return,
+                    Ok(false) => tracing::debug!(attempt, "checkpoint busy; retrying"),
+                    Err(err) => tracing::warn!(error = %err, "checkpoint after erasure failed"),
+                }
+                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+            }
+            tracing::warn!("the write-ahead log could not be truncated after an erasure");
+        });
     }
 
     /// Whether the database answers a trivial query.
@@ -131,6 +142,22 @@ impl Store {
             tracing::warn!(error = %err, "closing the database failed");
         }
     }
+}
+
+/// Runs `PRAGMA wal_checkpoint(TRUNCATE)`; whether it completed.
+async fn checkpoint_truncate(db: &DatabaseConnection) -> Result<bool, DbErr> {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA wal_checkpoint(TRUNCATE)".to_owned(),
+        ))
+        .await?;
+    // The first column is 1 when the checkpoint could not finish.
+    let busy: i64 = match row {
+        Some(row) => row.try_get_by_index(0)?,
+        None => 0,
+    };
+    Ok(busy == 0)
 }
 
 /// Now, in microseconds since the Unix epoch: the unit of every stored time.

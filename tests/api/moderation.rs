@@ -18,6 +18,7 @@ on_both_databases!(
     upsert_article_creates_then_updates,
     bad_article_input_is_bad_user_input,
     overlong_hide_reason_is_bad_user_input,
+    concurrent_actions_on_one_comment_never_fail_internally,
 );
 
 const QUEUE: &str = "query($status: CommentStatus, $slug: String) { moderationQueue(status: $status, articleSlug: $slug) { nodes { id status authorEmail } pageInfo { hasNextPage } } }";
@@ -436,4 +437,59 @@ async fn overlong_hide_reason_is_bad_user_input(backend: Backend) {
         )
         .await;
     assert_eq!(still["data"]["comment"]["id"], json!(id));
+}
+
+async fn concurrent_actions_on_one_comment_never_fail_internally(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "budget").await;
+    let parent = app
+        .post_approved(&token, "budget", "Ann", "parent", None)
+        .await;
+    let child = app
+        .post_approved(&token, "budget", "Bob", "child", Some(&parent))
+        .await;
+    let delete = "mutation($id: ID!) { deleteComment(id: $id) { deletedId } }";
+    let approve = "mutation($id: ID!) { approveComment(id: $id) { id } }";
+
+    let (a, b, c, d, e) = tokio::join!(
+        app.gql_as(&token, delete, json!({ "id": child })),
+        app.gql_as(&token, delete, json!({ "id": child })),
+        app.gql_as(&token, approve, json!({ "id": child })),
+        app.gql_as(&token, delete, json!({ "id": parent })),
+        app.post_comment(json!({
+            "articleSlug": "budget",
+            "parentId": parent,
+            "authorName": "Late",
+            "authorEmail": "late@readers.example",
+            "body": "reply racing a delete",
+        })),
+    );
+
+    let child_deletes = [&a, &b]
+        .iter()
+        .filter(|answer| answer.get("errors").is_none())
+        .count();
+    assert_eq!(child_deletes, 1, "exactly one delete wins: {a} {b}");
+    for answer in [&a, &b, &c] {
+        if answer.get("errors").is_some() {
+            assert_eq!(error_code(answer), "NOT_FOUND", "{answer}");
+        }
+    }
+    assert_no_errors(&d);
+    if e.get("errors").is_some() {
+        assert_eq!(error_field(&e), "parentId", "{e}");
+    }
+    let deletions = count(
+        &app,
+        "SELECT COUNT(*) FROM moderation_actions WHERE action = 'DELETE_COMMENT'",
+    )
+    .await;
+    assert_eq!(deletions, 2);
+    let left = count(
+        &app,
+        "SELECT COUNT(*) FROM comments WHERE parent_id IS NOT NULL",
+    )
+    .await;
+    assert_eq!(left, 0, "a reply stored under a deleted comment");
 }

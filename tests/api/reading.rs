@@ -117,6 +117,7 @@ async fn pages_walk_every_top_level_comment_exactly_once(backend: Backend) {
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     let mut sizes = Vec::new();
+    let mut last_end = None;
     loop {
         let connection = page(&app, 3, after.as_deref(), "OLDEST_FIRST").await;
         let page_ids = node_ids(&connection);
@@ -131,6 +132,9 @@ async fn pages_walk_every_top_level_comment_exactly_once(backend: Backend) {
             connection["edges"][page_ids.len() - 1]["cursor"]
         );
         seen.extend(page_ids);
+        last_end = connection["pageInfo"]["endCursor"]
+            .as_str()
+            .map(str::to_owned);
         if connection["pageInfo"]["hasNextPage"] == false {
             break;
         }
@@ -147,6 +151,12 @@ async fn pages_walk_every_top_level_comment_exactly_once(backend: Backend) {
     let empty = page(&app, 0, None, "OLDEST_FIRST").await;
     assert!(node_ids(&empty).is_empty());
     assert_eq!(empty["pageInfo"]["hasNextPage"], true);
+    let last = last_end.expect("a last page");
+    let at_the_end = page(&app, 0, Some(&last), "OLDEST_FIRST").await;
+    assert_eq!(
+        at_the_end["pageInfo"]["hasNextPage"], false,
+        "nothing follows the last page"
+    );
 }
 
 async fn newest_first_reverses_the_order(backend: Backend) {
@@ -209,6 +219,7 @@ async fn bad_page_arguments_are_bad_user_input(backend: Backend) {
     let cases = [
         (json!({ "first": 101 }), "first"),
         (json!({ "first": -1 }), "first"),
+        (json!({ "first": 3_000_000_000_i64 }), "first"),
         (json!({ "first": 5, "after": "not a cursor" }), "after"),
         (json!({ "first": 5, "after": "YzE6eDp5" }), "after"),
         (json!({ "first": 5, "after": "" }), "after"),

@@ -12,6 +12,8 @@ use crate::on_both_databases;
 
 on_both_databases!(
     approved_comments_reach_subscribers_and_pending_ones_do_not,
+    only_subscriptions_run_over_websocket,
+    subscribers_never_see_an_email,
     post_moderation_delivers_on_posting,
     unknown_article_subscription_is_an_error
 );
@@ -19,7 +21,7 @@ on_both_databases!(
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn subscribe(app: &TestApp, slug: &str) -> Socket {
+async fn connect(app: &TestApp) -> Socket {
     let url = format!("{}/graphql/ws", app.base.replacen("http", "ws", 1));
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
@@ -34,13 +36,22 @@ async fn subscribe(app: &TestApp, slug: &str) -> Socket {
         next(app, &mut socket).await.expect("ack")["type"],
         "connection_ack"
     );
+    socket
+}
+
+async fn subscribe(app: &TestApp, slug: &str) -> Socket {
+    subscribe_with(app, slug, "id body status authorName").await
+}
+
+async fn subscribe_with(app: &TestApp, slug: &str, selection: &str) -> Socket {
+    let mut socket = connect(app).await;
     send(
         &mut socket,
         json!({
             "id": "1",
             "type": "subscribe",
             "payload": {
-                "query": "subscription($slug: String!) { commentApproved(articleSlug: $slug) { id body status authorName } }",
+                "query": format!("subscription($slug: String!) {{ commentApproved(articleSlug: $slug) {{ {selection} }} }}"),
                 "variables": { "slug": slug },
             },
         }),
@@ -150,5 +161,61 @@ async fn unknown_article_subscription_is_an_error(backend: Backend) {
     assert_eq!(
         next(&app, &mut socket).await.expect("completion")["type"],
         "complete"
+    );
+}
+
+async fn only_subscriptions_run_over_websocket(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "live").await;
+    let mut socket = connect(&app).await;
+
+    send(
+        &mut socket,
+        json!({
+            "id": "m",
+            "type": "subscribe",
+            "payload": { "query": "mutation { postComment(input: { articleSlug: \"live\", authorName: \"Ws\", authorEmail: \"ws@readers.example\", body: \"sneaky\" }) { id } }" },
+        }),
+    )
+    .await;
+    let refused = next(&app, &mut socket).await.expect("an answer");
+
+    assert_eq!(
+        refused["payload"]["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{refused}"
+    );
+    let queue = app
+        .gql_as(&token, "{ moderationQueue { nodes { id } } }", json!({}))
+        .await;
+    assert!(
+        node_ids(&queue["data"]["moderationQueue"]).is_empty(),
+        "nothing was stored"
+    );
+}
+
+async fn subscribers_never_see_an_email(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.moderation = parley::domain::ModerationMode::Post
+    })
+    .await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "live").await;
+    let mut socket = subscribe_with(&app, "live", "id authorEmail").await;
+
+    let id = app.post("live", "Ann", "hello", None).await;
+    let delivered = next(&app, &mut socket).await.expect("delivered");
+
+    assert_eq!(
+        delivered["payload"]["data"]["commentApproved"]["id"],
+        json!(id)
+    );
+    assert_eq!(
+        delivered["payload"]["data"]["commentApproved"]["authorEmail"],
+        Value::Null
+    );
+    assert_eq!(
+        delivered["payload"]["errors"][0]["extensions"]["code"],
+        "FORBIDDEN"
     );
 }

@@ -12,6 +12,7 @@ on_both_databases!(
     get_runs_queries,
     get_honours_operation_name,
     unknown_fields_are_bad_user_input_without_a_field,
+    syntax_errors_do_not_echo_the_document,
     get_refuses_mutations_and_stores_nothing,
     post_requires_json,
     batches_are_refused,
@@ -83,6 +84,23 @@ async fn unknown_fields_are_bad_user_input_without_a_field(backend: Backend) {
     assert!(
         answer["errors"][0]["extensions"].get("field").is_none(),
         "{answer}"
+    );
+}
+
+async fn syntax_errors_do_not_echo_the_document(backend: Backend) {
+    let app = spawn_app(backend).await;
+
+    let answer = app
+        .gql(
+            "mutation { postComment(input: { articleSlug: \"a\", authorName: \"Ann\", authorEmail: \"ann.secret@readers.example\", body: \"it\"s\" }) { id } }",
+            json!({}),
+        )
+        .await;
+
+    assert_eq!(error_code(&answer), "BAD_USER_INPUT");
+    assert!(
+        answer["errors"][0]["locations"].is_array(),
+        "the position is still given: {answer}"
     );
 }
 

@@ -47,7 +47,7 @@ impl Article {
     async fn comments(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: Option<i32>,
+        #[graphql(default_with = "Some(PageRequest::DEFAULT_FIRST)")] first: Option<i64>,
         after: Option<String>,
         #[graphql(default_with = "Some(CommentOrder::OldestFirst)")] order: Option<CommentOrder>,
     ) -> Result<CommentConnection> {

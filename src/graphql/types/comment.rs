@@ -84,7 +84,7 @@ impl Comment {
     async fn replies(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: Option<i32>,
+        #[graphql(default_with = "Some(PageRequest::DEFAULT_FIRST)")] first: Option<i64>,
         after: Option<String>,
     ) -> Result<CommentConnection> {
         let page = PageRequest::parse(

@@ -1,0 +1,105 @@
+//! Errors that async-graphql raises on its own (a document that does not
+//! parse or validate, an argument of the wrong type, a query over the
+//! limits) carry no `extensions.code`. Each is the caller's bad input, so
+//! they all get `BAD_USER_INPUT`, naming the argument or input field when the
+//! message points at one. Syntax errors quote the offending source line,
+//! which may hold a reader's email: their message is replaced.
+
+use async_graphql::{Response, ServerError};
+
+/// Labels every code-less error of `response`.
+pub fn label_response(response: &mut Response) {
+    response.errors.iter_mut().for_each(label);
+}
+
+/// Gives a code-less error the `BAD_USER_INPUT` code (and a field where
+/// one can be named); leaves Parley's own errors as they are.
+pub fn label(error: &mut ServerError) {
+    if error
+        .extensions
+        .as_ref()
+        .is_some_and(|ext| ext.get("code").is_some())
+    {
+        return;
+    }
+    if error.message.contains('\n') {
+        error.message = "the document is not valid GraphQL (syntax error)".to_owned();
+    }
+    let field = error
+        .message
+        .starts_with("Invalid value for argument")
+        .then(|| {
+            quoted_after(&error.message, "field \"")
+                .or_else(|| quoted_after(&error.message, "argument \""))
+        })
+        .flatten();
+    let extensions = error.extensions.get_or_insert_with(Default::default);
+    extensions.set("code", "BAD_USER_INPUT");
+    if let Some(field) = field {
+        extensions.set("field", field);
+    }
+}
+
+/// The text between `marker` (its last occurrence) and the next quote;
+/// `input.authorEmail` names the field `authorEmail`.
+fn quoted_after(message: &str, marker: &str) -> Option<String> {
+    let start = message.rfind(marker)? + marker.len();
+    let rest = &message[start..];
+    let name = &rest[..rest.find('"')?];
+    Some(name.rsplit('.').next().unwrap_or(name).to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labelled(message: &str) -> serde_json::Value {
+        let mut error = ServerError::new(message, None);
+        label(&mut error);
+        serde_json::to_value(&error).unwrap()
+    }
+
+    #[test]
+    fn missing_input_fields_are_named() {
+        let error = labelled(
+            "Invalid value for argument \"input\", field \"authorEmail\" of type \"String!\" is required but not provided",
+        );
+        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+        assert_eq!(error["extensions"]["field"], "authorEmail");
+    }
+
+    #[test]
+    fn mistyped_arguments_are_named() {
+        let error = labelled("Invalid value for argument \"first\", expected type \"Int\"");
+        assert_eq!(error["extensions"]["field"], "first");
+    }
+
+    #[test]
+    fn other_errors_get_the_code_without_a_field() {
+        let error = labelled("Unknown field \"nope\" on type \"Query\".");
+        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT");
+        assert!(error["extensions"].get("field").is_none());
+    }
+
+    #[test]
+    fn syntax_errors_do_not_quote_the_document() {
+        let error = labelled(
+            " --> 1:40\n  |\n1 | { postComment(authorEmail: \"ann@x.org\" \n  |   ^---\n  = expected name",
+        );
+        assert!(!error.to_string().contains("ann@x.org"));
+    }
+
+    #[test]
+    fn parleys_own_codes_are_kept() {
+        let mut error = ServerError::new("comment not found", None);
+        error
+            .extensions
+            .get_or_insert_with(Default::default)
+            .set("code", "NOT_FOUND");
+        label(&mut error);
+        assert_eq!(
+            serde_json::to_value(&error).unwrap()["extensions"]["code"],
+            "NOT_FOUND"
+        );
+    }
+}
