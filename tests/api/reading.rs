@@ -117,7 +117,7 @@ async fn pages_walk_every_top_level_comment_exactly_once(backend: Backend) {
     let mut seen = Vec::new();
     let mut after: Option<String> = None;
     let mut sizes = Vec::new();
-    let mut last_end = None;
+    let mut last_end: Option<String>;
     loop {
         let connection = page(&app, 3, after.as_deref(), "OLDEST_FIRST").await;
         let page_ids = node_ids(&connection);
