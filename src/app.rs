@@ -42,14 +42,19 @@ impl App {
         // The first failed login should not pay for the dummy hash.
         tokio::spawn(password::warm_up());
 
-        let schema = graphql::build(Services {
-            store: store.clone(),
-            keys: keys.clone(),
-            events: CommentEvents::default(),
-            moderation: settings.moderation,
-        });
+        let schemas = graphql::build(
+            Services {
+                store: store.clone(),
+                keys: keys.clone(),
+                events: CommentEvents::default(),
+                moderation: settings.moderation,
+            },
+            &settings.limits,
+        );
         let state = AppState {
-            schema,
+            schemas,
+            max_aliases: settings.limits.max_aliases,
+            request_timeout: settings.request_timeout,
             store: store.clone(),
             keys,
             max_body_bytes: settings.max_body_bytes,

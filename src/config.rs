@@ -5,11 +5,13 @@
 //! can read.
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand};
 
 use crate::domain::{ModerationMode, ModeratorRole};
+use crate::graphql::QueryLimits;
 
 /// The SQLite file used when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://parley.db";
@@ -69,6 +71,26 @@ pub struct ServeArgs {
     /// How long a moderator token lasts, in seconds.
     #[arg(long, env = "PARLEY_TOKEN_TTL_SECS", default_value_t = 12 * 60 * 60, global = true)]
     pub token_ttl_secs: u32,
+    /// Deepest nesting of selections a request may make.
+    #[arg(long, env = "PARLEY_MAX_QUERY_DEPTH", default_value_t = QueryLimits::default().max_depth, global = true)]
+    pub max_query_depth: usize,
+    /// Highest cost of a request; a connection costs its `first` times its items.
+    #[arg(long, env = "PARLEY_MAX_QUERY_COMPLEXITY", default_value_t = QueryLimits::default().max_complexity, global = true)]
+    pub max_query_complexity: usize,
+    /// Most aliased fields in one request.
+    #[arg(long, env = "PARLEY_MAX_ALIASES", default_value_t = QueryLimits::default().max_aliases, global = true)]
+    pub max_aliases: usize,
+    /// Whether callers without a moderator token may introspect the schema.
+    #[arg(long, env = "PARLEY_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub introspection: bool,
+    /// Longest a request may run before it is answered with an error, in seconds.
+    #[arg(
+        long,
+        env = "PARLEY_REQUEST_TIMEOUT_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub request_timeout_secs: u64,
     /// Email of the admin to create when there is no moderator yet (with `PARLEY_ADMIN_PASSWORD`).
     #[arg(long, env = "PARLEY_ADMIN_EMAIL", global = true)]
     pub admin_email: Option<String>,
@@ -98,6 +120,8 @@ pub struct Settings {
     pub moderation: ModerationMode,
     pub max_body_bytes: usize,
     pub token_ttl: TimeDelta,
+    pub limits: QueryLimits,
+    pub request_timeout: Duration,
     pub jwt_secret: Option<String>,
     pub admin: Option<AdminBootstrap>,
 }
@@ -116,6 +140,8 @@ impl std::fmt::Debug for Settings {
             .field("moderation", &self.moderation)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("token_ttl", &self.token_ttl)
+            .field("limits", &self.limits)
+            .field("request_timeout", &self.request_timeout)
             .finish_non_exhaustive()
     }
 }
@@ -135,6 +161,13 @@ impl Settings {
             moderation: serve.moderation,
             max_body_bytes: serve.max_body_bytes,
             token_ttl: TimeDelta::seconds(i64::from(serve.token_ttl_secs)),
+            limits: QueryLimits {
+                max_depth: serve.max_query_depth,
+                max_complexity: serve.max_query_complexity,
+                max_aliases: serve.max_aliases,
+                anonymous_introspection: serve.introspection,
+            },
+            request_timeout: Duration::from_secs(serve.request_timeout_secs.max(1)),
             jwt_secret: secret("PARLEY_JWT_SECRET"),
             admin,
         })
@@ -148,6 +181,8 @@ impl Settings {
             moderation: ModerationMode::Pre,
             max_body_bytes: 64 * 1024,
             token_ttl: TimeDelta::hours(12),
+            limits: QueryLimits::default(),
+            request_timeout: Duration::from_secs(10),
             jwt_secret: None,
             admin: None,
         }

@@ -6,6 +6,7 @@
 //! which decides what each caller may see.
 
 pub mod errors;
+pub mod limits;
 mod loaders;
 mod mutation;
 mod query;
@@ -27,11 +28,10 @@ pub use subscription::Subscription;
 /// The schema Parley serves.
 pub type ParleySchema = Schema<Query, Mutation, Subscription>;
 
-/// Deepest selection a request may make. Replies five levels deep need about
-/// fifteen; this leaves room while refusing pathological nesting.
-const MAX_DEPTH: usize = 32;
+pub use limits::QueryLimits;
 
 /// What resolvers need from the server, shared by every request.
+#[derive(Clone)]
 pub struct Services {
     pub store: Store,
     pub keys: TokenKeys,
@@ -39,19 +39,53 @@ pub struct Services {
     pub moderation: ModerationMode,
 }
 
-/// Builds the schema with its services and batch loaders.
-pub fn build(services: Services) -> ParleySchema {
-    let articles = DataLoader::new(loaders::ArticleLoader(services.store.clone()), tokio::spawn);
-    let reply_counts = DataLoader::new(
-        loaders::ReplyCountLoader(services.store.clone()),
-        tokio::spawn,
-    );
-    Schema::build(Query, Mutation, Subscription)
-        .data(services)
-        .data(articles)
-        .data(reply_counts)
-        .limit_depth(MAX_DEPTH)
-        .finish()
+/// The schema, built once per kind of caller. Callers without a moderator
+/// token get no field suggestions (they would map fields they cannot see)
+/// and introspection only if the limits allow it.
+#[derive(Clone)]
+pub struct Schemas {
+    pub anonymous: ParleySchema,
+    pub moderator: ParleySchema,
+}
+
+impl Schemas {
+    /// The schema a request from `viewer` runs against.
+    pub fn for_viewer(&self, viewer: &Viewer) -> &ParleySchema {
+        if viewer.is_moderator() {
+            &self.moderator
+        } else {
+            &self.anonymous
+        }
+    }
+}
+
+/// Builds the schemas with their services, batch loaders and limits.
+pub fn build(services: Services, limits: &QueryLimits) -> Schemas {
+    let schema = |for_moderators: bool| {
+        let articles =
+            DataLoader::new(loaders::ArticleLoader(services.store.clone()), tokio::spawn);
+        let reply_counts = DataLoader::new(
+            loaders::ReplyCountLoader(services.store.clone()),
+            tokio::spawn,
+        );
+        let mut builder = Schema::build(Query, Mutation, Subscription)
+            .data(services.clone())
+            .data(articles)
+            .data(reply_counts)
+            .limit_depth(limits.max_depth)
+            .limit_complexity(limits.max_complexity);
+        if !for_moderators {
+            builder = builder.disable_suggestions();
+            if !limits.anonymous_introspection {
+                builder = builder.disable_introspection();
+            }
+        }
+        builder.finish()
+    };
+    Schemas {
+        anonymous: schema(false),
+        moderator: schema(true),
+    }
 }
 
 /// The schema in SDL, as written to `schema.graphql`.

@@ -45,6 +45,7 @@ impl Query {
 
     /// Comments by status, oldest first, across articles or within one.
     /// Moderators only.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn moderation_queue(
         &self,
         ctx: &Context<'_>,

@@ -14,6 +14,7 @@ use axum::response::{Html, IntoResponse, Response};
 use super::AppState;
 use crate::domain::moderators;
 use crate::graphql::errors;
+use crate::graphql::limits::count_aliases;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -216,6 +217,16 @@ async fn execute(
     answer: Answer,
     request: async_graphql::Request,
 ) -> Response {
+    let aliases = count_aliases(&request.query).unwrap_or(0);
+    if aliases > state.max_aliases {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "the request has {aliases} aliases; at most {} are allowed",
+                state.max_aliases
+            ),
+        );
+    }
     let token = match bearer_token(headers) {
         Ok(token) => token,
         Err(()) => Some(""),
@@ -233,7 +244,22 @@ async fn execute(
                 .into_response();
         }
     };
-    let mut response = state.schema.execute(request.data(viewer)).await;
+    let schema = state.schemas.for_viewer(&viewer);
+    let Ok(mut response) =
+        tokio::time::timeout(state.request_timeout, schema.execute(request.data(viewer))).await
+    else {
+        tracing::warn!(timeout = ?state.request_timeout, "a GraphQL request ran out of time");
+        let body = serde_json::json!({ "errors": [{
+            "message": "the request took too long and was stopped",
+            "extensions": { "code": "INTERNAL_SERVER_ERROR" },
+        }] });
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, answer.content_type())],
+            body.to_string(),
+        )
+            .into_response();
+    };
     // Parse and validation errors carry no path and leave no data: the
     // request as a whole failed, and the answer has no `data` entry.
     let request_failed = response.data == async_graphql::Value::Null

@@ -20,13 +20,19 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::TokenKeys;
-use crate::graphql::ParleySchema;
+use std::time::Duration;
+
+use crate::graphql::Schemas;
 use crate::store::Store;
 
 /// What the handlers share.
 #[derive(Clone)]
 pub struct AppState {
-    pub schema: ParleySchema,
+    pub schemas: Schemas,
+    /// Most aliased fields in one request.
+    pub max_aliases: usize,
+    /// Longest a GraphQL request may run.
+    pub request_timeout: Duration,
     pub store: Store,
     pub keys: TokenKeys,
     /// Largest request body accepted, in bytes.

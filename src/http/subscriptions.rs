@@ -23,7 +23,7 @@ pub async fn graphql_ws(
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> impl IntoResponse {
-    let executor = SubscriptionsOnly(state.schema.clone());
+    let executor = SubscriptionsOnly(state.schemas.anonymous.clone());
     upgrade
         .max_message_size(state.max_body_bytes)
         .max_frame_size(state.max_body_bytes)

@@ -3,6 +3,8 @@
 
 mod helpers;
 
+mod limits;
+
 mod auth;
 mod cli;
 mod moderation;

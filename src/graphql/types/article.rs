@@ -44,6 +44,7 @@ impl Article {
     }
 
     /// Approved top-level comments.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn comments(
         &self,
         ctx: &Context<'_>,

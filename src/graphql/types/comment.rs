@@ -81,6 +81,7 @@ impl Comment {
     }
 
     /// Approved direct replies, oldest first.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn replies(
         &self,
         ctx: &Context<'_>,
