@@ -10,6 +10,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::{TokenKeys, password};
 use crate::config::Settings;
+use crate::domain::flood::Fingerprints;
 use crate::domain::moderators;
 use crate::events::CommentEvents;
 use crate::graphql::{self, Services};
@@ -48,6 +49,8 @@ impl App {
                 keys: keys.clone(),
                 events: CommentEvents::default(),
                 moderation: settings.moderation,
+                flood: settings.flood,
+                fingerprints: Fingerprints::stored(&store).await?,
             },
             &settings.limits,
         );
@@ -55,6 +58,7 @@ impl App {
             schemas,
             max_aliases: settings.limits.max_aliases,
             request_timeout: settings.request_timeout,
+            trusted_proxies: settings.trusted_proxies.clone(),
             store: store.clone(),
             keys,
             max_body_bytes: settings.max_body_bytes,
@@ -95,10 +99,14 @@ impl App {
         let base = format!("http://{}", self.address);
         tracing::info!("Parley is listening on {base}");
         tracing::info!("GraphiQL playground: {base}/graphql");
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("the server failed")?;
+        axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown)
+        .await
+        .context("the server failed")?;
         self.store.close().await;
         tracing::info!("Parley stopped");
         Ok(())

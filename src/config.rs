@@ -10,6 +10,9 @@ use std::time::Duration;
 use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand};
 
+use ipnet::IpNet;
+
+use crate::domain::flood::FloodPolicy;
 use crate::domain::{ModerationMode, ModeratorRole};
 use crate::graphql::QueryLimits;
 
@@ -91,6 +94,32 @@ pub struct ServeArgs {
         global = true
     )]
     pub request_timeout_secs: u64,
+    /// Shortest time between two comments from one client address or one
+    /// email, in seconds; 0 turns flood control off (interval and hourly cap).
+    #[arg(
+        long,
+        env = "PARLEY_FLOOD_INTERVAL_SECS",
+        default_value_t = 15,
+        global = true
+    )]
+    pub flood_interval_secs: u64,
+    /// Most comments from one client address or one email in any hour.
+    #[arg(
+        long,
+        env = "PARLEY_FLOOD_HOURLY_CAP",
+        default_value_t = 30,
+        global = true
+    )]
+    pub flood_hourly_cap: u32,
+    /// Proxies whose `X-Forwarded-For` is believed: addresses or CIDR
+    /// ranges, comma-separated.
+    #[arg(
+        long,
+        env = "PARLEY_TRUSTED_PROXIES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub trusted_proxies: Vec<IpNet>,
     /// Email of the admin to create when there is no moderator yet (with `PARLEY_ADMIN_PASSWORD`).
     #[arg(long, env = "PARLEY_ADMIN_EMAIL", global = true)]
     pub admin_email: Option<String>,
@@ -122,6 +151,8 @@ pub struct Settings {
     pub token_ttl: TimeDelta,
     pub limits: QueryLimits,
     pub request_timeout: Duration,
+    pub flood: FloodPolicy,
+    pub trusted_proxies: Vec<IpNet>,
     pub jwt_secret: Option<String>,
     pub admin: Option<AdminBootstrap>,
 }
@@ -142,6 +173,8 @@ impl std::fmt::Debug for Settings {
             .field("token_ttl", &self.token_ttl)
             .field("limits", &self.limits)
             .field("request_timeout", &self.request_timeout)
+            .field("flood", &self.flood)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -168,6 +201,11 @@ impl Settings {
                 anonymous_introspection: serve.introspection,
             },
             request_timeout: Duration::from_secs(serve.request_timeout_secs.max(1)),
+            flood: FloodPolicy {
+                interval: Duration::from_secs(serve.flood_interval_secs),
+                hourly_cap: serve.flood_hourly_cap,
+            },
+            trusted_proxies: serve.trusted_proxies.clone(),
             jwt_secret: secret("PARLEY_JWT_SECRET"),
             admin,
         })
@@ -183,6 +221,8 @@ impl Settings {
             token_ttl: TimeDelta::hours(12),
             limits: QueryLimits::default(),
             request_timeout: Duration::from_secs(10),
+            flood: FloodPolicy::default(),
+            trusted_proxies: Vec::new(),
             jwt_secret: None,
             admin: None,
         }

@@ -12,6 +12,7 @@ mod m20261125_000002_create_moderators;
 mod m20261125_000003_create_comments;
 mod m20261125_000004_create_moderation_actions;
 mod m20261125_000005_create_server_secrets;
+mod m20261125_000006_create_post_marks;
 
 /// Runs Parley's migrations in order.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_create_comments::Migration),
             Box::new(m20261125_000004_create_moderation_actions::Migration),
             Box::new(m20261125_000005_create_server_secrets::Migration),
+            Box::new(m20261125_000006_create_post_marks::Migration),
         ]
     }
 }

@@ -1,5 +1,7 @@
 //! Posting a comment, and what readers may see of comments.
 
+use std::net::IpAddr;
+
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult};
@@ -7,6 +9,7 @@ use crate::events::CommentEvents;
 use crate::store::entities::comment;
 use crate::store::{Store, articles, comments, now_micros};
 
+use super::flood::{self, Fingerprints, FloodPolicy};
 use super::{ArticleSlug, AuthorName, CommentBody, CommentStatus, Email, ModerationMode};
 
 /// A new comment as a reader submits it, before validation.
@@ -25,12 +28,22 @@ pub fn parse_id(raw: &str, field: &'static str) -> AppResult<Uuid> {
         .map_err(|_| AppError::bad_input(field, format!("`{field}` is not a valid id")))
 }
 
+/// The server's rules for posting, and where this post comes from.
+pub struct PostRules<'a> {
+    pub mode: ModerationMode,
+    pub flood: &'a FloodPolicy,
+    pub fingerprints: &'a Fingerprints,
+    pub client: Option<IpAddr>,
+}
+
 /// Validates and stores a new comment. Under `pre` moderation it waits as
-/// PENDING; under `post` it is APPROVED and announced at once.
+/// PENDING; under `post` it is APPROVED and announced at once. An exact
+/// repeat (same article, email and body) is refused, and so is a post over
+/// the flood limits.
 pub async fn post(
     store: &Store,
     events: &CommentEvents,
-    mode: ModerationMode,
+    rules: PostRules<'_>,
     input: NewComment,
 ) -> AppResult<comment::Model> {
     let slug = ArticleSlug::parse_field(&input.article_slug, "articleSlug")?;
@@ -64,8 +77,23 @@ pub async fn post(
             ));
         }
     }
+    if comments::exists_duplicate(&txn, article.id, email.as_str(), body.as_str()).await? {
+        return Err(AppError::bad_input(
+            "body",
+            "this comment has already been posted",
+        ));
+    }
     let now = now_micros();
-    let status = mode.initial_status();
+    flood::admit(
+        &txn,
+        rules.flood,
+        rules.fingerprints,
+        rules.client,
+        &email,
+        now,
+    )
+    .await?;
+    let status = rules.mode.initial_status();
     let stored = comments::insert(
         &txn,
         comment::Model {

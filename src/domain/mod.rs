@@ -12,6 +12,7 @@ pub mod author_name;
 pub mod comment_body;
 pub mod comments;
 pub mod email;
+pub mod flood;
 pub mod moderation;
 pub mod moderators;
 pub mod page;

@@ -18,6 +18,7 @@ use async_graphql::{Context, Schema};
 
 use crate::auth::{TokenKeys, Viewer};
 use crate::domain::ModerationMode;
+use crate::domain::flood::{Fingerprints, FloodPolicy};
 use crate::events::CommentEvents;
 use crate::store::Store;
 
@@ -37,7 +38,13 @@ pub struct Services {
     pub keys: TokenKeys,
     pub events: CommentEvents,
     pub moderation: ModerationMode,
+    pub flood: FloodPolicy,
+    pub fingerprints: Fingerprints,
 }
+
+/// The address a request came from, as the HTTP layer resolved it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::IpAddr);
 
 /// The schema, built once per kind of caller. Callers without a moderator
 /// token get no field suggestions (they would map fields they cannot see)

@@ -6,7 +6,7 @@ use super::types::{
     self, Article, ArticleInput, Comment, DeleteCommentPayload, LoginPayload, Moderator,
     PostCommentInput,
 };
-use super::{services, viewer};
+use super::{ClientAddr, services, viewer};
 use crate::domain::{articles, comments, moderation, moderators};
 
 pub struct Mutation;
@@ -16,13 +16,13 @@ impl Mutation {
     /// Anyone may post; returns the new comment with its status.
     async fn post_comment(&self, ctx: &Context<'_>, input: PostCommentInput) -> Result<Comment> {
         let services = services(ctx);
-        let stored = comments::post(
-            &services.store,
-            &services.events,
-            services.moderation,
-            input.into(),
-        )
-        .await?;
+        let rules = comments::PostRules {
+            mode: services.moderation,
+            flood: &services.flood,
+            fingerprints: &services.fingerprints,
+            client: ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
+        };
+        let stored = comments::post(&services.store, &services.events, rules, input.into()).await?;
         Ok(Comment(stored))
     }
 

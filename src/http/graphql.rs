@@ -7,12 +7,16 @@
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
 use axum::body::Body;
-use axum::extract::{RawQuery, State};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
+use super::client_addr::client_ip;
 use crate::domain::moderators;
+use crate::graphql::ClientAddr;
 use crate::graphql::errors;
 use crate::graphql::limits::count_aliases;
 
@@ -79,6 +83,7 @@ fn request_error(status: StatusCode, message: &str) -> Response {
 /// `POST /graphql`.
 pub async fn post_graphql(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -123,12 +128,13 @@ pub async fn post_graphql(
             "the body must be a JSON object with a `query` string",
         );
     };
-    execute(&state, &headers, answer, request).await
+    execute(&state, peer, &headers, answer, request).await
 }
 
 /// `GET /graphql`: GraphiQL for a browser, otherwise a query from the URL.
 pub async fn get_graphql(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -165,7 +171,7 @@ pub async fn get_graphql(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &headers, answer, request).await
+    execute(&state, peer, &headers, answer, request).await
 }
 
 /// A GraphQL request from the URL parameters of the GraphQL-over-HTTP spec:
@@ -213,6 +219,7 @@ pub(super) fn runs_only(request: &async_graphql::Request, kind: OperationType) -
 /// Resolves the viewer, runs the request, and shapes the answer.
 async fn execute(
     state: &AppState,
+    peer: SocketAddr,
     headers: &HeaderMap,
     answer: Answer,
     request: async_graphql::Request,
@@ -245,8 +252,10 @@ async fn execute(
         }
     };
     let schema = state.schemas.for_viewer(&viewer);
+    let client = ClientAddr(client_ip(peer.ip(), headers, &state.trusted_proxies));
+    let request = request.data(viewer).data(client);
     let Ok(mut response) =
-        tokio::time::timeout(state.request_timeout, schema.execute(request.data(viewer))).await
+        tokio::time::timeout(state.request_timeout, schema.execute(request)).await
     else {
         tracing::warn!(timeout = ?state.request_timeout, "a GraphQL request ran out of time");
         let body = serde_json::json!({ "errors": [{

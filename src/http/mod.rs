@@ -7,6 +7,7 @@
 //! | `GET /graphql/ws` | subscriptions (`graphql-transport-ws`) |
 //! | `GET /healthz` | 200 when the database answers, else 503 |
 
+mod client_addr;
 mod graphql;
 mod health;
 mod subscriptions;
@@ -33,6 +34,8 @@ pub struct AppState {
     pub max_aliases: usize,
     /// Longest a GraphQL request may run.
     pub request_timeout: Duration,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
     pub store: Store,
     pub keys: TokenKeys,
     /// Largest request body accepted, in bytes.

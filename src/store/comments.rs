@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Order};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
@@ -104,6 +104,27 @@ async fn fetch_page(
         .all(db)
         .await?;
     Ok(Page::from_overfetch(rows, page))
+}
+
+/// Whether the article already has a comment with this email (in any case)
+/// and exactly this body.
+pub async fn exists_duplicate(
+    db: &impl ConnectionTrait,
+    article_id: Uuid,
+    email: &str,
+    body: &str,
+) -> Result<bool, DbErr> {
+    let found = Comment::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::ArticleId.eq(article_id))
+        .filter(Expr::expr(Func::lower(Expr::col(Column::AuthorEmail))).eq(email.to_lowercase()))
+        .filter(Column::Body.eq(body))
+        .limit(1)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
 }
 
 /// Approved comments of an article at every depth.

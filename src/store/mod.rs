@@ -6,6 +6,7 @@ pub mod audit;
 pub mod comments;
 pub mod entities;
 pub mod moderators;
+pub mod post_marks;
 pub mod secrets;
 
 use std::time::Duration;

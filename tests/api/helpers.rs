@@ -99,6 +99,15 @@ impl TestDb {
         }
     }
 
+    /// The same database for a second instance; `self` still removes it.
+    pub fn reuse(other: &TestDb) -> TestDb {
+        TestDb {
+            url: other.url.clone(),
+            _dir: None,
+            postgres: None,
+        }
+    }
+
     /// A direct connection, to look at what is stored.
     pub async fn connect(&self) -> DatabaseConnection {
         Database::connect(&self.url)
@@ -143,6 +152,9 @@ pub struct TestApp {
 /// Default settings for tests: pre-moderation and a bootstrap admin.
 pub fn test_settings(db: &TestDb) -> Settings {
     let mut settings = Settings::for_database(db.url.clone());
+    // Tests post from one address many times a second; the flood tests
+    // turn it back on.
+    settings.flood = parley::domain::flood::FloodPolicy::off();
     settings.admin = Some(AdminBootstrap {
         email: ADMIN_EMAIL.to_owned(),
         password: ADMIN_PASSWORD.to_owned(),

@@ -88,6 +88,10 @@ async fn introspection_can_be_closed_to_anonymous_callers(backend: Backend) {
     let anonymous = app.gql(introspect, json!({})).await;
     let moderator = app.gql_as(&token, introspect, json!({})).await;
 
-    assert_eq!(anonymous["data"]["__schema"], serde_json::Value::Null, "{anonymous}");
+    assert_eq!(
+        anonymous["data"]["__schema"],
+        serde_json::Value::Null,
+        "{anonymous}"
+    );
     assert_eq!(moderator["data"]["__schema"]["queryType"]["name"], "Query");
 }

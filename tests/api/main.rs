@@ -7,6 +7,7 @@ mod limits;
 
 mod auth;
 mod cli;
+mod flood;
 mod moderation;
 mod posting;
 mod reading;

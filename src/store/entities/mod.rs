@@ -5,4 +5,5 @@ pub mod article;
 pub mod comment;
 pub mod moderation_action;
 pub mod moderator;
+pub mod post_mark;
 pub mod server_secret;

@@ -1,0 +1,182 @@
+//! Flood control for `postComment`, shared by every instance on one
+//! database: at most one comment per interval from the same client address
+//! or the same email, and an hourly cap (WordPress's rule, with a cap on
+//! top). Addresses and emails are only ever stored as keyed hashes.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use hmac::{Hmac, KeyInit, Mac};
+use sea_orm::{ConnectionTrait, DbBackend};
+use sha2::Sha256;
+
+use crate::error::{AppError, AppResult};
+use crate::store::{Store, post_marks, secrets};
+
+use super::Email;
+
+const HOUR_MICROS: i64 = 3_600_000_000;
+const FINGERPRINT_SECRET_NAME: &str = "fingerprint_key";
+
+/// How often one client or one email may post.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FloodPolicy {
+    /// Shortest time between two comments; zero turns flood control off.
+    pub interval: Duration,
+    /// Most comments in any hour.
+    pub hourly_cap: u32,
+}
+
+impl Default for FloodPolicy {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(15),
+            hourly_cap: 30,
+        }
+    }
+}
+
+impl FloodPolicy {
+    /// No limits at all: for imports and benchmarks.
+    pub fn off() -> Self {
+        Self {
+            interval: Duration::ZERO,
+            hourly_cap: 0,
+        }
+    }
+
+    pub fn is_on(&self) -> bool {
+        !self.interval.is_zero()
+    }
+}
+
+/// Keyed hashes of personal data (HMAC-SHA256 under a key generated once
+/// and kept in the database), so that two posts from one address can be
+/// told apart from two posts from two addresses without storing either.
+#[derive(Clone)]
+pub struct Fingerprints {
+    key: Vec<u8>,
+}
+
+impl std::fmt::Debug for Fingerprints {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Fingerprints(<key>)")
+    }
+}
+
+impl Fingerprints {
+    /// The key shared by every instance on this database.
+    pub async fn stored(store: &Store) -> anyhow::Result<Self> {
+        let candidate: String = rand::random::<[u8; 32]>()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let key = secrets::get_or_insert(store.db(), FINGERPRINT_SECRET_NAME, candidate).await?;
+        Ok(Self {
+            key: key.into_bytes(),
+        })
+    }
+
+    /// The hex fingerprint of `value` in the namespace `kind`.
+    pub fn of(&self, kind: &str, value: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        mac.update(kind.as_bytes());
+        mac.update(&[0]);
+        mac.update(value.as_bytes());
+        mac.finalize()
+            .into_bytes()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// Admits a new comment from `client` and `email`, or refuses it with
+/// `RATE_LIMITED` and the seconds to wait. Runs in the posting
+/// transaction; on PostgreSQL it first takes advisory locks on both keys,
+/// so that two instances cannot both admit the same client at once.
+pub async fn admit(
+    txn: &impl ConnectionTrait,
+    policy: &FloodPolicy,
+    fingerprints: &Fingerprints,
+    client: Option<IpAddr>,
+    email: &Email,
+    now: i64,
+) -> AppResult<()> {
+    if !policy.is_on() {
+        return Ok(());
+    }
+    let client_key = fingerprints.of(
+        "client",
+        &client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+    );
+    let email_key = fingerprints.of("email", &email.to_login_key());
+    if txn.get_database_backend() == DbBackend::Postgres {
+        let mut locks = [lock_id(&client_key), lock_id(&email_key)];
+        locks.sort_unstable();
+        for lock in locks {
+            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({lock})"))
+                .await?;
+        }
+    }
+
+    let interval = i64::try_from(policy.interval.as_micros()).unwrap_or(i64::MAX);
+    if let Some(last) = post_marks::latest(txn, &client_key, &email_key).await? {
+        let wait = last.created_at.saturating_add(interval) - now;
+        if wait > 0 {
+            return Err(AppError::RateLimited {
+                retry_after: seconds_ceil(wait),
+            });
+        }
+    }
+    let hour_ago = now - HOUR_MICROS;
+    let cap = u64::from(policy.hourly_cap.max(1));
+    let recent = post_marks::recent(txn, &client_key, &email_key, hour_ago, cap).await?;
+    if recent.len() as u64 >= cap
+        && let Some(oldest) = recent.first()
+    {
+        return Err(AppError::RateLimited {
+            retry_after: seconds_ceil(oldest.created_at + HOUR_MICROS - now).max(1),
+        });
+    }
+    post_marks::insert(txn, client_key, email_key, now).await?;
+    post_marks::prune(txn, hour_ago.min(now - interval)).await?;
+    Ok(())
+}
+
+/// An advisory-lock id from a hex fingerprint.
+fn lock_id(fingerprint: &str) -> i64 {
+    i64::from_str_radix(&fingerprint[..15], 16).unwrap_or_default()
+}
+
+fn seconds_ceil(micros: i64) -> u64 {
+    u64::try_from((micros + 999_999) / 1_000_000).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fingerprints(key: &str) -> Fingerprints {
+        Fingerprints {
+            key: key.as_bytes().to_vec(),
+        }
+    }
+
+    #[test]
+    fn fingerprints_depend_on_the_key_and_the_kind() {
+        let a = fingerprints("one key");
+        let b = fingerprints("another key");
+        assert_eq!(a.of("client", "192.0.2.7"), a.of("client", "192.0.2.7"));
+        assert_ne!(a.of("client", "192.0.2.7"), b.of("client", "192.0.2.7"));
+        assert_ne!(a.of("client", "x"), a.of("email", "x"));
+        assert!(!a.of("email", "ann@example.com").contains("ann"));
+    }
+
+    #[test]
+    fn waits_round_up_to_whole_seconds() {
+        assert_eq!(seconds_ceil(1), 1);
+        assert_eq!(seconds_ceil(15_000_000), 15);
+        assert_eq!(seconds_ceil(14_000_001), 15);
+    }
+}

@@ -1,0 +1,223 @@
+//! Flood control on `postComment`: per client address and per email,
+//! shared by every instance on the database, and exact repeats refused.
+
+use std::time::Duration;
+
+use parley::domain::flood::FloodPolicy;
+use sea_orm::{ConnectionTrait, Statement};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::on_both_databases;
+
+on_both_databases!(
+    a_second_comment_within_the_interval_is_rate_limited,
+    the_same_email_from_another_address_is_rate_limited,
+    other_readers_behind_a_trusted_proxy_may_post,
+    forwarded_addresses_from_untrusted_peers_are_ignored,
+    the_hourly_cap_holds,
+    flood_control_holds_across_instances,
+    an_exact_repeat_is_bad_user_input,
+    client_addresses_are_never_stored,
+);
+
+const POST: &str = "mutation($input: PostCommentInput!) { postComment(input: $input) { id } }";
+
+fn input(email: &str, body: &str) -> Value {
+    json!({ "input": {
+        "articleSlug": "busy",
+        "authorName": "Reader",
+        "authorEmail": email,
+        "body": body,
+    } })
+}
+
+/// Posts from `forwarded_for` (sent as `X-Forwarded-For`), anonymously.
+async fn post_from(app: &TestApp, forwarded_for: Option<&str>, email: &str, body: &str) -> Value {
+    let variables = input(email, body);
+    app.remember_emails(&variables);
+    let mut request = app
+        .client()
+        .post(app.graphql_url())
+        .json(&json!({ "query": POST, "variables": variables }));
+    if let Some(address) = forwarded_for {
+        request = request.header("X-Forwarded-For", address);
+    }
+    let text = request.send().await.unwrap().text().await.unwrap();
+    app.assert_no_email_in(&text);
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn flooded_app(
+    backend: Backend,
+    configure: impl FnOnce(&mut parley::Settings),
+) -> (TestApp, String) {
+    let app = spawn_app_with(backend, |s| {
+        s.flood = FloodPolicy::default();
+        configure(s);
+    })
+    .await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "busy").await;
+    (app, token)
+}
+
+fn assert_rate_limited(answer: &Value, at_most: u64) {
+    assert_eq!(error_code(answer), "RATE_LIMITED", "{answer}");
+    let retry = answer["errors"][0]["extensions"]["retryAfter"]
+        .as_u64()
+        .expect("retryAfter");
+    assert!((1..=at_most).contains(&retry), "retryAfter {retry}");
+}
+
+async fn queue_len(app: &TestApp, token: &str) -> usize {
+    let answer = app
+        .gql_as(
+            token,
+            "{ moderationQueue(first: 100) { nodes { id } } }",
+            json!({}),
+        )
+        .await;
+    node_ids(&answer["data"]["moderationQueue"]).len()
+}
+
+async fn a_second_comment_within_the_interval_is_rate_limited(backend: Backend) {
+    let (app, token) = flooded_app(backend, |_| {}).await;
+
+    let first = post_from(&app, None, "one@readers.example", "first").await;
+    let second = post_from(&app, None, "two@readers.example", "second").await;
+
+    assert_no_errors(&first);
+    assert_rate_limited(&second, 15);
+    assert_eq!(queue_len(&app, &token).await, 1);
+}
+
+async fn the_same_email_from_another_address_is_rate_limited(backend: Backend) {
+    let (app, _) = flooded_app(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+    })
+    .await;
+
+    let first = post_from(&app, Some("198.51.100.1"), "same@readers.example", "first").await;
+    let second = post_from(&app, Some("198.51.100.2"), "SAME@readers.example", "second").await;
+
+    assert_no_errors(&first);
+    assert_rate_limited(&second, 15);
+}
+
+async fn other_readers_behind_a_trusted_proxy_may_post(backend: Backend) {
+    let (app, token) = flooded_app(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.0/8".parse().unwrap()]
+    })
+    .await;
+
+    let first = post_from(&app, Some("198.51.100.1"), "one@readers.example", "first").await;
+    let second = post_from(&app, Some("198.51.100.2"), "two@readers.example", "second").await;
+    let third = post_from(
+        &app,
+        Some("203.0.113.9, 198.51.100.1"),
+        "three@readers.example",
+        "third",
+    )
+    .await;
+
+    assert_no_errors(&first);
+    assert_no_errors(&second);
+    assert_rate_limited(&third, 15);
+    assert_eq!(queue_len(&app, &token).await, 2);
+}
+
+async fn forwarded_addresses_from_untrusted_peers_are_ignored(backend: Backend) {
+    let (app, _) = flooded_app(backend, |_| {}).await;
+
+    let first = post_from(&app, Some("198.51.100.1"), "one@readers.example", "first").await;
+    let second = post_from(&app, Some("198.51.100.2"), "two@readers.example", "second").await;
+
+    assert_no_errors(&first);
+    assert_rate_limited(&second, 15);
+}
+
+async fn the_hourly_cap_holds(backend: Backend) {
+    let (app, _) = flooded_app(backend, |s| {
+        s.flood = FloodPolicy {
+            interval: Duration::from_millis(1),
+            hourly_cap: 3,
+        }
+    })
+    .await;
+
+    for i in 0..3 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        let answer = post_from(
+            &app,
+            None,
+            &format!("r{i}@readers.example"),
+            &format!("body {i}"),
+        )
+        .await;
+        assert_no_errors(&answer);
+    }
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let fourth = post_from(&app, None, "r4@readers.example", "body 4").await;
+
+    assert_rate_limited(&fourth, 3600);
+    assert!(
+        fourth["errors"][0]["extensions"]["retryAfter"]
+            .as_u64()
+            .unwrap()
+            > 3000
+    );
+}
+
+async fn flood_control_holds_across_instances(backend: Backend) {
+    let (first, _) = flooded_app(backend, |_| {}).await;
+    let mut settings = test_settings(&first.db);
+    settings.flood = FloodPolicy::default();
+    let second = start(TestDb::reuse(&first.db), settings).await;
+
+    let on_first = post_from(&first, None, "one@readers.example", "first").await;
+    let on_second = post_from(&second, None, "two@readers.example", "second").await;
+
+    assert_no_errors(&on_first);
+    assert_rate_limited(&on_second, 15);
+}
+
+async fn an_exact_repeat_is_bad_user_input(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "busy").await;
+
+    let first = post_from(&app, None, "ann@readers.example", "Same words.").await;
+    let repeat = post_from(&app, None, "ANN@readers.example", "Same words.").await;
+    let other_words = post_from(&app, None, "ann@readers.example", "Other words.").await;
+
+    assert_no_errors(&first);
+    assert_eq!(error_code(&repeat), "BAD_USER_INPUT");
+    assert_eq!(error_field(&repeat), "body");
+    assert_no_errors(&other_words);
+}
+
+async fn client_addresses_are_never_stored(backend: Backend) {
+    let (app, _) = flooded_app(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+    })
+    .await;
+
+    let answer = post_from(&app, Some("198.51.100.77"), "ann@readers.example", "hello").await;
+
+    assert_no_errors(&answer);
+    let db = app.db.connect().await;
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT client_key, email_key FROM post_marks".to_owned(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    for column in 0..2 {
+        let key: String = rows[0].try_get_by_index(column).unwrap();
+        assert_eq!(key.len(), 64, "a keyed hash");
+        assert!(!key.contains("198.51.100.77") && !key.contains("ann@"));
+    }
+}
