@@ -13,6 +13,7 @@ mod m20261125_000003_create_comments;
 mod m20261125_000004_create_moderation_actions;
 mod m20261125_000005_create_server_secrets;
 mod m20261125_000006_create_post_marks;
+mod m20261125_000007_add_token_revocation;
 
 /// Runs Parley's migrations in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_create_moderation_actions::Migration),
             Box::new(m20261125_000005_create_server_secrets::Migration),
             Box::new(m20261125_000006_create_post_marks::Migration),
+            Box::new(m20261125_000007_add_token_revocation::Migration),
         ]
     }
 }

@@ -1,5 +1,7 @@
-//! Moderator tokens: HS256 JWTs with `sub`, `iss`, `aud`, `iat` and `exp`,
-//! all of them checked, and the algorithm pinned.
+//! Moderator tokens: HS256 JWTs with `sub`, `iss`, `aud`, `iat`, `exp` and
+//! `nbf` checked, the algorithm pinned, plus `jti` (so one token can be
+//! revoked) and `ver` (the account's token version: changing the password
+//! revokes every earlier token).
 
 use anyhow::Context;
 use chrono::{DateTime, TimeDelta, Utc};
@@ -22,6 +24,20 @@ struct Claims {
     aud: String,
     iat: i64,
     exp: i64,
+    jti: Uuid,
+    ver: i64,
+}
+
+/// What a valid token says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub moderator_id: Uuid,
+    /// This token's own id, for revoking it alone.
+    pub token_id: Uuid,
+    /// The account's token version when it was issued.
+    pub version: i64,
+    /// Seconds since the Unix epoch.
+    pub expires_at: i64,
 }
 
 /// The keys and rules for issuing and checking tokens.
@@ -85,7 +101,7 @@ impl TokenKeys {
     }
 
     /// Issues a token for a moderator.
-    pub fn issue(&self, moderator_id: Uuid) -> anyhow::Result<IssuedToken> {
+    pub fn issue(&self, moderator_id: Uuid, version: i64) -> anyhow::Result<IssuedToken> {
         let now = Utc::now();
         let expires_at = now + self.ttl;
         let claims = Claims {
@@ -94,17 +110,25 @@ impl TokenKeys {
             aud: AUDIENCE.to_owned(),
             iat: now.timestamp(),
             exp: expires_at.timestamp(),
+            jti: Uuid::now_v7(),
+            ver: version,
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .context("signing a token failed")?;
         Ok(IssuedToken { token, expires_at })
     }
 
-    /// The moderator id a valid token was issued for; `None` for any token
-    /// that is malformed, forged, expired, or meant for someone else.
-    pub fn verify(&self, token: &str) -> Option<Uuid> {
+    /// What a valid token says; `None` for any token that is malformed,
+    /// forged, expired, not yet valid, or meant for someone else. Whether it
+    /// was revoked is for the caller to check against the store.
+    pub fn verify(&self, token: &str) -> Option<TokenClaims> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation).ok()?;
-        Uuid::parse_str(&data.claims.sub).ok()
+        Some(TokenClaims {
+            moderator_id: Uuid::parse_str(&data.claims.sub).ok()?,
+            token_id: data.claims.jti,
+            version: data.claims.ver,
+            expires_at: data.claims.exp,
+        })
     }
 }
 
@@ -128,15 +152,16 @@ mod tests {
     #[test]
     fn a_token_verifies_with_its_own_key_only() {
         let id = Uuid::now_v7();
-        let issued = keys(&"a".repeat(32)).issue(id).unwrap();
-        assert_eq!(keys(&"a".repeat(32)).verify(&issued.token), Some(id));
+        let issued = keys(&"a".repeat(32)).issue(id, 3).unwrap();
+        let claims = keys(&"a".repeat(32)).verify(&issued.token).unwrap();
+        assert_eq!((claims.moderator_id, claims.version), (id, 3));
         assert_eq!(keys(&"b".repeat(32)).verify(&issued.token), None);
     }
 
     #[test]
     fn expired_tokens_are_refused() {
         let keys = TokenKeys::new(&[7; 32], TimeDelta::seconds(-10)).unwrap();
-        let issued = keys.issue(Uuid::now_v7()).unwrap();
+        let issued = keys.issue(Uuid::now_v7(), 0).unwrap();
         assert_eq!(keys.verify(&issued.token), None);
     }
 }

@@ -11,6 +11,10 @@ use crate::error::{AppError, AppResult};
 pub struct ViewerModerator {
     pub id: Uuid,
     pub role: ModeratorRole,
+    /// The id of the token this request came with, for `logout`.
+    pub token_id: Uuid,
+    /// When that token expires, in seconds since the Unix epoch.
+    pub token_expires_at: i64,
 }
 
 /// Who is asking.
@@ -33,6 +37,17 @@ impl Viewer {
             Self::Moderator(moderator) => Ok(moderator),
             Self::Anonymous => Err(AppError::Unauthenticated("a moderator token is required")),
             Self::InvalidToken => Err(AppError::Unauthenticated("the token is invalid or expired")),
+        }
+    }
+
+    /// The admin behind this request: `UNAUTHENTICATED` without a valid
+    /// token, `FORBIDDEN` for a moderator who is not an admin.
+    pub fn require_admin(&self) -> AppResult<&ViewerModerator> {
+        let moderator = self.require_moderator()?;
+        if moderator.role == ModeratorRole::Admin {
+            Ok(moderator)
+        } else {
+            Err(AppError::Forbidden("only admins may manage moderators"))
         }
     }
 

@@ -1,5 +1,10 @@
-//! Moderator accounts: creating them, logging in, and recognising them on
-//! later requests.
+//! Moderator accounts: creating them, logging in (throttled), recognising
+//! them on later requests, changing passwords, logging out, and what admins
+//! do to other accounts. Every change that should end a session takes
+//! effect on the next request, on every instance: tokens are checked
+//! against the account's token version and the revocation list each time.
+
+use std::net::IpAddr;
 
 use sea_orm::SqlErr;
 use uuid::Uuid;
@@ -8,9 +13,16 @@ use crate::auth::token::IssuedToken;
 use crate::auth::{TokenKeys, Viewer, ViewerModerator, password};
 use crate::error::{AppError, AppResult};
 use crate::store::entities::moderator;
-use crate::store::{Store, moderators, now_micros};
+use crate::store::{Store, login_failures, moderators, now_micros, tokens};
 
+use super::flood::Fingerprints;
 use super::{AuthorName, Email, ModeratorRole, Password};
+
+/// Failed logins allowed per account and per address within the window.
+pub const MAX_LOGIN_FAILURES: u64 = 10;
+/// The sliding window for failed logins: a try refused for too many
+/// failures opens again as the oldest failure ages out of it.
+const LOGIN_WINDOW_MICROS: i64 = 10 * 60 * 1_000_000;
 
 /// A moderator account to create, before validation.
 #[derive(Debug, Clone)]
@@ -26,14 +38,12 @@ pub async fn add(store: &Store, input: NewModerator) -> AppResult<moderator::Mod
     let email = Email::parse_field(&input.email, "email")?;
     let name = AuthorName::parse_field(&input.name, "name")?;
     let password = Password::parse(&input.password)?;
+    let taken = || AppError::bad_input("email", "a moderator with this email already exists");
     if moderators::find_by_email(store.db(), email.as_str())
         .await?
         .is_some()
     {
-        return Err(AppError::bad_input(
-            "email",
-            "a moderator with this email already exists",
-        ));
+        return Err(taken());
     }
     let password_hash = password::hash(&password).await?;
     let now = now_micros();
@@ -47,17 +57,16 @@ pub async fn add(store: &Store, input: NewModerator) -> AppResult<moderator::Mod
             password_hash,
             created_at: now,
             updated_at: now,
+            token_version: 0,
+            removed_at: None,
         },
     )
     .await;
     let created = match inserted {
         Ok(created) => created,
-        // Created by someone else since the check above.
+        // Created by someone else since the check above, or removed earlier.
         Err(err) if matches!(err.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Err(AppError::bad_input(
-                "email",
-                "a moderator with this email already exists",
-            ));
+            return Err(taken());
         }
         Err(err) => return Err(err.into()),
     };
@@ -103,13 +112,37 @@ pub struct Login {
 
 /// Checks an email and password and issues a token. Every failure gives the
 /// same error, and an unknown email costs the same time as a wrong password.
+/// After [`MAX_LOGIN_FAILURES`] failures within ten minutes for the account,
+/// or from the address, further tries are refused with `RATE_LIMITED` until
+/// the oldest of them is ten minutes old: a pause, never a permanent lock.
 pub async fn login(
     store: &Store,
     keys: &TokenKeys,
+    fingerprints: &Fingerprints,
+    client: Option<IpAddr>,
     email: &str,
     password: &str,
 ) -> AppResult<Login> {
     let failed = || AppError::Unauthenticated("invalid email or password");
+    let account_key = fingerprints.of("login-account", &email.trim().to_lowercase());
+    let client_key = fingerprints.of(
+        "login-client",
+        &client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
+    );
+    let now = now_micros();
+    for key in [&account_key, &client_key] {
+        let since = now - LOGIN_WINDOW_MICROS;
+        let recent = login_failures::recent(store.db(), key, since, MAX_LOGIN_FAILURES).await?;
+        if recent.len() as u64 >= MAX_LOGIN_FAILURES {
+            let reopens = recent[0] + LOGIN_WINDOW_MICROS - now;
+            return Err(AppError::RateLimited {
+                retry_after: u64::try_from((reopens + 999_999) / 1_000_000)
+                    .unwrap_or(1)
+                    .max(1),
+            });
+        }
+    }
+
     let account = match Email::parse_field(email, "email") {
         Ok(email) => moderators::find_by_email(store.db(), email.as_str()).await?,
         Err(_) => None,
@@ -119,16 +152,27 @@ pub async fn login(
         .as_ref()
         .filter(|_| within_limit)
         .map(|m| m.password_hash.clone());
-    if !password::verify(password.to_owned(), stored).await? {
+    let verified = password::verify(password.to_owned(), stored).await?;
+    let Some(moderator) = account.filter(|_| verified) else {
+        let txn = store.begin_write().await?;
+        login_failures::record(&txn, account_key, now).await?;
+        login_failures::record(&txn, client_key, now).await?;
+        login_failures::prune(&txn, now - LOGIN_WINDOW_MICROS).await?;
+        txn.commit().await?;
         return Err(failed());
-    }
-    let moderator = account.ok_or_else(failed)?;
-    let token = keys.issue(moderator.id).map_err(AppError::Internal)?;
+    };
+    login_failures::clear(store.db(), &account_key).await?;
+    login_failures::clear(store.db(), &client_key).await?;
+    let token = keys
+        .issue(moderator.id, moderator.token_version)
+        .map_err(AppError::Internal)?;
     tracing::info!(moderator = %moderator.id, "moderator logged in");
     Ok(Login { token, moderator })
 }
 
-/// The viewer behind an `Authorization` header value, if any.
+/// The viewer behind a bearer token, if any: a moderator only while the
+/// token is valid, not revoked, as recent as the account's last password
+/// change, and the account is not removed.
 pub async fn viewer_from_token(
     store: &Store,
     keys: &TokenKeys,
@@ -137,19 +181,123 @@ pub async fn viewer_from_token(
     let Some(token) = token else {
         return Ok(Viewer::Anonymous);
     };
-    let Some(id) = keys.verify(token) else {
+    let Some(claims) = keys.verify(token) else {
         return Ok(Viewer::InvalidToken);
     };
-    match moderators::find_by_id(store.db(), id).await? {
-        Some(account) => Ok(Viewer::Moderator(ViewerModerator {
-            id: account.id,
-            role: account.role.parse().map_err(AppError::Internal)?,
-        })),
-        None => Ok(Viewer::InvalidToken),
+    let Some(account) = moderators::find_by_id(store.db(), claims.moderator_id).await? else {
+        return Ok(Viewer::InvalidToken);
+    };
+    if account.token_version != claims.version
+        || tokens::is_revoked(store.db(), claims.token_id).await?
+    {
+        return Ok(Viewer::InvalidToken);
     }
+    Ok(Viewer::Moderator(ViewerModerator {
+        id: account.id,
+        role: account.role.parse().map_err(AppError::Internal)?,
+        token_id: claims.token_id,
+        token_expires_at: claims.expires_at,
+    }))
 }
 
-/// The account of a moderator id.
+/// The active account of a moderator id.
 pub async fn find(store: &Store, id: Uuid) -> AppResult<Option<moderator::Model>> {
     Ok(moderators::find_by_id(store.db(), id).await?)
+}
+
+/// Ends the session of the token this request came with.
+pub async fn logout(store: &Store, viewer: &Viewer) -> AppResult<()> {
+    let moderator = viewer.require_moderator()?;
+    let txn = store.begin_write().await?;
+    tokens::revoke(&txn, moderator.token_id, moderator.token_expires_at).await?;
+    tokens::prune(&txn, now_micros() / 1_000_000).await?;
+    txn.commit().await?;
+    tracing::info!(moderator = %moderator.id, "moderator logged out");
+    Ok(())
+}
+
+/// Changes the caller's password, ends every session of the account, and
+/// starts a new one.
+pub async fn change_password(
+    store: &Store,
+    keys: &TokenKeys,
+    viewer: &Viewer,
+    current: &str,
+    new: &str,
+) -> AppResult<Login> {
+    let me = viewer.require_moderator()?;
+    let account = moderators::find_by_id(store.db(), me.id)
+        .await?
+        .ok_or(AppError::Unauthenticated("the token is invalid or expired"))?;
+    let new =
+        Password::parse(new).map_err(|err| AppError::bad_input("newPassword", err.message()))?;
+    if !password::verify(current.to_owned(), Some(account.password_hash.clone())).await? {
+        return Err(AppError::bad_input(
+            "currentPassword",
+            "the current password is wrong",
+        ));
+    }
+    let password_hash = password::hash(&new).await?;
+    let updated =
+        moderators::set_password(store.db(), account, password_hash, now_micros()).await?;
+    let token = keys
+        .issue(updated.id, updated.token_version)
+        .map_err(AppError::Internal)?;
+    tracing::info!(moderator = %updated.id, "moderator changed password");
+    Ok(Login {
+        token,
+        moderator: updated,
+    })
+}
+
+/// Every active moderator. Admins only.
+pub async fn list(store: &Store, viewer: &Viewer) -> AppResult<Vec<moderator::Model>> {
+    viewer.require_admin()?;
+    Ok(moderators::list(store.db()).await?)
+}
+
+/// Changes another moderator's role. Admins only; an admin cannot demote
+/// themself, so there is always an admin left.
+pub async fn set_role(
+    store: &Store,
+    viewer: &Viewer,
+    id: &str,
+    role: ModeratorRole,
+) -> AppResult<moderator::Model> {
+    let admin = viewer.require_admin()?;
+    let id = moderator_id(id)?;
+    if id == admin.id {
+        return Err(AppError::bad_input(
+            "id",
+            "admins cannot change their own role",
+        ));
+    }
+    let account = moderators::find_by_id(store.db(), id)
+        .await?
+        .ok_or(AppError::NotFound("moderator"))?;
+    let updated = moderators::set_role(store.db(), account, role.as_str(), now_micros()).await?;
+    tracing::info!(moderator = %updated.id, role = role.as_str(), by = %admin.id, "moderator role changed");
+    Ok(updated)
+}
+
+/// Removes another moderator: they can no longer log in, and their tokens
+/// stop working at once. Admins only; an admin cannot remove themself.
+pub async fn remove(store: &Store, viewer: &Viewer, id: &str) -> AppResult<moderator::Model> {
+    let admin = viewer.require_admin()?;
+    let id = moderator_id(id)?;
+    if id == admin.id {
+        return Err(AppError::bad_input("id", "admins cannot remove themselves"));
+    }
+    let account = moderators::find_by_id(store.db(), id)
+        .await?
+        .ok_or(AppError::NotFound("moderator"))?;
+    if moderators::remove(store.db(), id, now_micros()).await? == 0 {
+        return Err(AppError::NotFound("moderator"));
+    }
+    tracing::info!(moderator = %id, by = %admin.id, "moderator removed");
+    Ok(account)
+}
+
+fn moderator_id(raw: &str) -> AppResult<Uuid> {
+    Uuid::parse_str(raw.trim()).map_err(|_| AppError::NotFound("moderator"))
 }

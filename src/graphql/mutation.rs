@@ -2,9 +2,9 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
+use super::types::ModeratorRole;
 use super::types::{
-    self, Article, ArticleInput, Comment, DeleteCommentPayload, LoginPayload, Moderator,
-    PostCommentInput,
+    Article, ArticleInput, Comment, DeleteCommentPayload, LoginPayload, Moderator, PostCommentInput,
 };
 use super::{ClientAddr, services, viewer};
 use crate::domain::{articles, comments, moderation, moderators};
@@ -26,7 +26,9 @@ impl Mutation {
         Ok(Comment(stored))
     }
 
-    /// Exchanges a moderator's email and password for a token.
+    /// Exchanges a moderator's email and password for a token. After ten
+    /// failures in ten minutes for an account or from an address, further
+    /// tries get `RATE_LIMITED` for a while.
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -34,12 +36,62 @@ impl Mutation {
         password: String,
     ) -> Result<LoginPayload> {
         let services = services(ctx);
-        let login = moderators::login(&services.store, &services.keys, &email, &password).await?;
-        Ok(LoginPayload {
-            token: login.token.token,
-            expires_at: types::DateTime(login.token.expires_at),
-            moderator: Moderator(login.moderator),
-        })
+        let login = moderators::login(
+            &services.store,
+            &services.keys,
+            &services.fingerprints,
+            ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
+            &email,
+            &password,
+        )
+        .await?;
+        Ok(login.into())
+    }
+
+    /// Ends the session of the token sent with this request, at once and on
+    /// every instance. Moderators only.
+    async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
+        moderators::logout(&services(ctx).store, viewer(ctx)).await?;
+        Ok(true)
+    }
+
+    /// Changes the caller's password and ends every other session of the
+    /// account; answers with a new token. Moderators only.
+    async fn change_password(
+        &self,
+        ctx: &Context<'_>,
+        current_password: String,
+        new_password: String,
+    ) -> Result<LoginPayload> {
+        let services = services(ctx);
+        let login = moderators::change_password(
+            &services.store,
+            &services.keys,
+            viewer(ctx),
+            &current_password,
+            &new_password,
+        )
+        .await?;
+        Ok(login.into())
+    }
+
+    /// Changes another moderator's role; takes effect at once. Admins only.
+    async fn set_moderator_role(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        role: ModeratorRole,
+    ) -> Result<Moderator> {
+        let updated =
+            moderators::set_role(&services(ctx).store, viewer(ctx), &id, role.into()).await?;
+        Ok(Moderator(updated))
+    }
+
+    /// Removes another moderator: no more logins, and their tokens stop
+    /// working at once. Admins only.
+    async fn remove_moderator(&self, ctx: &Context<'_>, id: ID) -> Result<Moderator> {
+        let removed = moderators::remove(&services(ctx).store, viewer(ctx), &id).await?;
+        Ok(Moderator(removed))
     }
 
     /// Creates or updates the article with this slug. Moderators only.

@@ -43,6 +43,12 @@ impl Query {
             .map(Moderator))
     }
 
+    /// Every active moderator account. Admins only.
+    async fn moderators(&self, ctx: &Context<'_>) -> Result<Vec<Moderator>> {
+        let accounts = moderators::list(&services(ctx).store, viewer(ctx)).await?;
+        Ok(accounts.into_iter().map(Moderator).collect())
+    }
+
     /// Comments by status, oldest first, across articles or within one.
     /// Moderators only.
     #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]

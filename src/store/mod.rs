@@ -5,9 +5,11 @@ pub mod articles;
 pub mod audit;
 pub mod comments;
 pub mod entities;
+pub mod login_failures;
 pub mod moderators;
 pub mod post_marks;
 pub mod secrets;
+pub mod tokens;
 
 use std::time::Duration;
 

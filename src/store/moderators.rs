@@ -1,31 +1,48 @@
-//! Queries on moderator accounts.
+//! Queries on moderator accounts. Removed accounts are kept (the audit log
+//! points at them) but are invisible to logins and tokens.
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, Set,
+    QueryFilter, QueryOrder, Set,
 };
 use uuid::Uuid;
 
-use super::entities::moderator::{self, Entity as Moderator};
+use super::entities::moderator::{self, Column, Entity as Moderator};
 
-/// Finds a moderator by login email (compared lower-cased).
+/// Finds an active moderator by login email (compared lower-cased).
 pub async fn find_by_email(
     db: &impl ConnectionTrait,
     email: &str,
 ) -> Result<Option<moderator::Model>, DbErr> {
     Moderator::find()
-        .filter(moderator::Column::Email.eq(email.to_lowercase()))
+        .filter(Column::Email.eq(email.to_lowercase()))
+        .filter(Column::RemovedAt.is_null())
         .one(db)
         .await
 }
 
+/// Finds an active moderator by id.
 pub async fn find_by_id(
     db: &impl ConnectionTrait,
     id: Uuid,
 ) -> Result<Option<moderator::Model>, DbErr> {
-    Moderator::find_by_id(id).one(db).await
+    Moderator::find_by_id(id)
+        .filter(Column::RemovedAt.is_null())
+        .one(db)
+        .await
 }
 
+/// Every active moderator, oldest account first.
+pub async fn list(db: &impl ConnectionTrait) -> Result<Vec<moderator::Model>, DbErr> {
+    Moderator::find()
+        .filter(Column::RemovedAt.is_null())
+        .order_by_asc(Column::CreatedAt)
+        .all(db)
+        .await
+}
+
+/// Accounts ever created, removed ones included.
 pub async fn count(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Moderator::find().count(db).await
 }
@@ -34,15 +51,45 @@ pub async fn insert(
     db: &impl ConnectionTrait,
     model: moderator::Model,
 ) -> Result<moderator::Model, DbErr> {
-    moderator::ActiveModel {
-        id: Set(model.id),
-        email: Set(model.email),
-        name: Set(model.name),
-        role: Set(model.role),
-        password_hash: Set(model.password_hash),
-        created_at: Set(model.created_at),
-        updated_at: Set(model.updated_at),
-    }
-    .insert(db)
-    .await
+    moderator::ActiveModel::from(model).insert(db).await
+}
+
+/// Replaces the password hash and revokes every earlier token.
+pub async fn set_password(
+    db: &impl ConnectionTrait,
+    account: moderator::Model,
+    password_hash: String,
+    now: i64,
+) -> Result<moderator::Model, DbErr> {
+    let version = account.token_version + 1;
+    let mut row: moderator::ActiveModel = account.into();
+    row.password_hash = Set(password_hash);
+    row.token_version = Set(version);
+    row.updated_at = Set(now);
+    row.update(db).await
+}
+
+pub async fn set_role(
+    db: &impl ConnectionTrait,
+    account: moderator::Model,
+    role: &str,
+    now: i64,
+) -> Result<moderator::Model, DbErr> {
+    let mut row: moderator::ActiveModel = account.into();
+    row.role = Set(role.to_owned());
+    row.updated_at = Set(now);
+    row.update(db).await
+}
+
+/// Removes an account: it can no longer log in, and its tokens stop working.
+pub async fn remove(db: &impl ConnectionTrait, id: Uuid, now: i64) -> Result<u64, DbErr> {
+    let result = Moderator::update_many()
+        .col_expr(Column::RemovedAt, Expr::value(now))
+        .col_expr(Column::TokenVersion, Expr::col(Column::TokenVersion).add(1))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.eq(id))
+        .filter(Column::RemovedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected)
 }

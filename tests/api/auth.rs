@@ -98,7 +98,10 @@ async fn hand_crafted_tokens_are_refused(backend: Backend) {
     let id = me["data"]["me"]["id"].as_str().unwrap().to_owned();
     let now = chrono::Utc::now().timestamp();
     let claims = |iss: &str, aud: &str, exp: Value, nbf: Option<i64>| {
-        let mut claims = json!({ "sub": id, "iss": iss, "aud": aud, "iat": now, "exp": exp });
+        let mut claims = json!({
+            "sub": id, "iss": iss, "aud": aud, "iat": now, "exp": exp,
+            "jti": uuid::Uuid::now_v7(), "ver": 0,
+        });
         if let Some(nbf) = nbf {
             claims["nbf"] = json!(nbf);
         }

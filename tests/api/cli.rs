@@ -13,7 +13,7 @@ on_both_databases!(
     moderator_add_refuses_a_short_password
 );
 
-fn moderator_add(database_url: &str, email: &str, password: &str) -> std::process::Output {
+pub fn moderator_add(database_url: &str, email: &str, password: &str) -> std::process::Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
         .args([
             "moderator",

@@ -12,6 +12,7 @@ mod moderation;
 mod posting;
 mod reading;
 mod schema;
+mod sessions;
 mod storage;
 mod subscriptions;
 mod transport;

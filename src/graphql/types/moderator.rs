@@ -42,6 +42,16 @@ pub struct LoginPayload {
     pub moderator: Moderator,
 }
 
+impl From<crate::domain::moderators::Login> for LoginPayload {
+    fn from(login: crate::domain::moderators::Login) -> Self {
+        Self {
+            token: login.token.token,
+            expires_at: DateTime(login.token.expires_at),
+            moderator: Moderator(login.moderator),
+        }
+    }
+}
+
 /// The id of a comment that is gone for good.
 #[derive(SimpleObject)]
 pub struct DeleteCommentPayload {

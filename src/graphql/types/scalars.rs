@@ -86,6 +86,15 @@ pub enum ModeratorRole {
     Moderator,
 }
 
+impl From<ModeratorRole> for domain::ModeratorRole {
+    fn from(role: ModeratorRole) -> Self {
+        match role {
+            ModeratorRole::Admin => Self::Admin,
+            ModeratorRole::Moderator => Self::Moderator,
+        }
+    }
+}
+
 impl From<domain::ModeratorRole> for ModeratorRole {
     fn from(role: domain::ModeratorRole) -> Self {
         match role {

@@ -3,7 +3,9 @@
 
 pub mod article;
 pub mod comment;
+pub mod login_failure;
 pub mod moderation_action;
 pub mod moderator;
 pub mod post_mark;
+pub mod revoked_token;
 pub mod server_secret;

@@ -17,6 +17,10 @@ pub struct Model {
     pub password_hash: String,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Bumped to revoke every token issued before.
+    pub token_version: i64,
+    /// When an admin removed the account; removed accounts cannot log in.
+    pub removed_at: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

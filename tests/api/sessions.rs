@@ -1,0 +1,341 @@
+//! Moderator sessions under attack and after account changes: login
+//! throttling, logout, password changes, removal and demotion, each taking
+//! effect at once and on every instance.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::on_both_databases;
+
+on_both_databases!(
+    logout_ends_this_session_only_and_everywhere,
+    changing_the_password_ends_every_earlier_session,
+    change_password_checks_both_passwords,
+    passwords_are_never_truncated,
+    removing_a_moderator_takes_effect_at_once,
+    demoting_a_moderator_takes_effect_at_once,
+    only_admins_manage_moderators,
+    repeated_login_failures_for_an_account_are_throttled,
+    repeated_login_failures_from_an_address_are_throttled,
+);
+
+const QUEUE: &str = "{ moderationQueue { nodes { id } } }";
+const LOGIN: &str = "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }";
+
+async fn works(app: &TestApp, token: &str) -> bool {
+    let answer = app.gql_as(token, QUEUE, json!({})).await;
+    match answer.get("errors") {
+        None => true,
+        Some(_) => {
+            assert_eq!(error_code(&answer), "UNAUTHENTICATED", "{answer}");
+            false
+        }
+    }
+}
+
+async fn add_moderator(app: &TestApp, email: &str, password: &str) {
+    let (url, email, password) = (app.db.url.clone(), email.to_owned(), password.to_owned());
+    let output =
+        tokio::task::spawn_blocking(move || crate::cli::moderator_add(&url, &email, &password))
+            .await
+            .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+async fn moderator_id(app: &TestApp, token: &str) -> String {
+    let me = app.gql_as(token, "{ me { id } }", json!({})).await;
+    me["data"]["me"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn logout_ends_this_session_only_and_everywhere(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let other_instance = start(TestDb::reuse(&app.db), test_settings(&app.db)).await;
+    let laptop = app.admin_token().await;
+    let phone = app.admin_token().await;
+
+    let answer = app.gql_as(&laptop, "mutation { logout }", json!({})).await;
+
+    assert_eq!(answer["data"]["logout"], true);
+    assert!(!works(&app, &laptop).await);
+    assert!(!works(&other_instance, &laptop).await);
+    assert!(works(&app, &phone).await);
+    assert!(works(&other_instance, &phone).await);
+}
+
+async fn changing_the_password_ends_every_earlier_session(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let other_instance = start(TestDb::reuse(&app.db), test_settings(&app.db)).await;
+    let laptop = app.admin_token().await;
+    let phone = app.admin_token().await;
+
+    let answer = app
+        .gql_as(
+            &laptop,
+            "mutation($current: String!, $new: String!) { changePassword(currentPassword: $current, newPassword: $new) { token } }",
+            json!({ "current": ADMIN_PASSWORD, "new": "a brand new passphrase" }),
+        )
+        .await;
+
+    assert_no_errors(&answer);
+    let fresh = answer["data"]["changePassword"]["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(!works(&app, &laptop).await);
+    assert!(!works(&other_instance, &phone).await);
+    assert!(works(&other_instance, &fresh).await);
+    let old_password = app
+        .gql(
+            LOGIN,
+            json!({ "email": ADMIN_EMAIL, "password": ADMIN_PASSWORD }),
+        )
+        .await;
+    assert_eq!(error_code(&old_password), "UNAUTHENTICATED");
+    app.login(ADMIN_EMAIL, "a brand new passphrase").await;
+}
+
+async fn change_password_checks_both_passwords(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    let change = "mutation($current: String!, $new: String!) { changePassword(currentPassword: $current, newPassword: $new) { token } }";
+
+    let wrong_current = app
+        .gql_as(
+            &token,
+            change,
+            json!({ "current": "not my password", "new": "a brand new passphrase" }),
+        )
+        .await;
+    let too_short = app
+        .gql_as(
+            &token,
+            change,
+            json!({ "current": ADMIN_PASSWORD, "new": "short" }),
+        )
+        .await;
+    let too_long = app
+        .gql_as(
+            &token,
+            change,
+            json!({ "current": ADMIN_PASSWORD, "new": "x".repeat(129) }),
+        )
+        .await;
+    let anonymous = app
+        .gql(
+            change,
+            json!({ "current": ADMIN_PASSWORD, "new": "a brand new passphrase" }),
+        )
+        .await;
+
+    assert_eq!(error_field(&wrong_current), "currentPassword");
+    assert_eq!(error_field(&too_short), "newPassword");
+    assert_eq!(error_field(&too_long), "newPassword");
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+    assert!(
+        works(&app, &token).await,
+        "a refused change ends no session"
+    );
+}
+
+async fn passwords_are_never_truncated(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    let long = format!("{}b", "a".repeat(127));
+    let change = "mutation($current: String!, $new: String!) { changePassword(currentPassword: $current, newPassword: $new) { token } }";
+    assert_no_errors(
+        &app.gql_as(
+            &token,
+            change,
+            json!({ "current": ADMIN_PASSWORD, "new": long }),
+        )
+        .await,
+    );
+
+    let near_miss = app
+        .gql(
+            LOGIN,
+            json!({ "email": ADMIN_EMAIL, "password": format!("{}c", "a".repeat(127)) }),
+        )
+        .await;
+
+    assert_eq!(error_code(&near_miss), "UNAUTHENTICATED");
+    app.login(ADMIN_EMAIL, &long).await;
+}
+
+async fn removing_a_moderator_takes_effect_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let other_instance = start(TestDb::reuse(&app.db), test_settings(&app.db)).await;
+    let admin = app.admin_token().await;
+    add_moderator(&app, "desk@parley.test", "desk password 123").await;
+    let desk = app.login("desk@parley.test", "desk password 123").await;
+    let desk_id = moderator_id(&app, &desk).await;
+
+    let removed = app
+        .gql_as(
+            &admin,
+            "mutation($id: ID!) { removeModerator(id: $id) { email } }",
+            json!({ "id": desk_id }),
+        )
+        .await;
+
+    assert_eq!(
+        removed["data"]["removeModerator"]["email"],
+        "desk@parley.test"
+    );
+    assert!(!works(&other_instance, &desk).await);
+    let again = app
+        .gql(
+            LOGIN,
+            json!({ "email": "desk@parley.test", "password": "desk password 123" }),
+        )
+        .await;
+    assert_eq!(error_code(&again), "UNAUTHENTICATED");
+    let list = app
+        .gql_as(&admin, "{ moderators { email } }", json!({}))
+        .await;
+    assert_eq!(
+        list["data"]["moderators"],
+        json!([{ "email": ADMIN_EMAIL }])
+    );
+    let twice = app
+        .gql_as(
+            &admin,
+            "mutation($id: ID!) { removeModerator(id: $id) { email } }",
+            json!({ "id": desk_id }),
+        )
+        .await;
+    assert_eq!(error_code(&twice), "NOT_FOUND");
+}
+
+async fn demoting_a_moderator_takes_effect_at_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    add_moderator(&app, "desk@parley.test", "desk password 123").await;
+    let desk = app.login("desk@parley.test", "desk password 123").await;
+    let desk_id = moderator_id(&app, &desk).await;
+    let set_role = "mutation($id: ID!, $role: ModeratorRole!) { setModeratorRole(id: $id, role: $role) { role } }";
+
+    let promoted = app
+        .gql_as(&admin, set_role, json!({ "id": desk_id, "role": "ADMIN" }))
+        .await;
+    let as_admin = app
+        .gql_as(&desk, "{ moderators { email } }", json!({}))
+        .await;
+    app.gql_as(
+        &admin,
+        set_role,
+        json!({ "id": desk_id, "role": "MODERATOR" }),
+    )
+    .await;
+    let demoted = app
+        .gql_as(&desk, "{ moderators { email } }", json!({}))
+        .await;
+
+    assert_eq!(promoted["data"]["setModeratorRole"]["role"], "ADMIN");
+    assert_no_errors(&as_admin);
+    assert_eq!(error_code(&demoted), "FORBIDDEN");
+    assert!(
+        works(&app, &desk).await,
+        "a demoted moderator still moderates"
+    );
+}
+
+async fn only_admins_manage_moderators(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    let admin_id = moderator_id(&app, &admin).await;
+    add_moderator(&app, "desk@parley.test", "desk password 123").await;
+    let desk = app.login("desk@parley.test", "desk password 123").await;
+    let remove = "mutation($id: ID!) { removeModerator(id: $id) { id } }";
+
+    let by_moderator = app.gql_as(&desk, remove, json!({ "id": admin_id })).await;
+    let anonymous = app.gql(remove, json!({ "id": admin_id })).await;
+    let self_removal = app.gql_as(&admin, remove, json!({ "id": admin_id })).await;
+    let unknown = app
+        .gql_as(&admin, remove, json!({ "id": uuid::Uuid::now_v7() }))
+        .await;
+
+    assert_eq!(error_code(&by_moderator), "FORBIDDEN");
+    assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
+    assert_eq!(error_field(&self_removal), "id");
+    assert_eq!(error_code(&unknown), "NOT_FOUND");
+    assert!(works(&app, &admin).await);
+}
+
+async fn login_from(app: &TestApp, address: &str, email: &str, password: &str) -> Value {
+    let response = app
+        .client()
+        .post(app.graphql_url())
+        .header("X-Forwarded-For", address)
+        .json(&json!({ "query": LOGIN, "variables": { "email": email, "password": password } }))
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
+fn assert_throttled(answer: &Value) {
+    assert_eq!(error_code(answer), "RATE_LIMITED", "{answer}");
+    let retry = answer["errors"][0]["extensions"]["retryAfter"]
+        .as_u64()
+        .unwrap();
+    assert!(
+        (1..=600).contains(&retry),
+        "a pause of at most ten minutes, got {retry}"
+    );
+}
+
+async fn repeated_login_failures_for_an_account_are_throttled(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+    })
+    .await;
+    for i in 0..10 {
+        let answer = login_from(
+            &app,
+            &format!("198.51.100.{i}"),
+            ADMIN_EMAIL,
+            "a wrong guess",
+        )
+        .await;
+        assert_eq!(error_code(&answer), "UNAUTHENTICATED");
+    }
+
+    let right_password = login_from(&app, "203.0.113.5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    assert_throttled(&right_password);
+    let other_account =
+        login_from(&app, "203.0.113.5", "nobody@parley.test", "a wrong guess").await;
+    assert_eq!(
+        error_code(&other_account),
+        "UNAUTHENTICATED",
+        "other accounts are not affected"
+    );
+}
+
+async fn repeated_login_failures_from_an_address_are_throttled(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+    })
+    .await;
+    for i in 0..10 {
+        let answer = login_from(
+            &app,
+            "198.51.100.66",
+            &format!("guess{i}@parley.test"),
+            "a wrong guess",
+        )
+        .await;
+        assert_eq!(error_code(&answer), "UNAUTHENTICATED");
+    }
+
+    let from_attacker = login_from(&app, "198.51.100.66", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let from_elsewhere = login_from(&app, "203.0.113.5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    assert_throttled(&from_attacker);
+    assert_no_errors(&from_elsewhere);
+}
