@@ -4,9 +4,12 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 
 use crate::auth::{TokenKeys, password};
 use crate::config::Settings;
@@ -23,6 +26,7 @@ pub struct App {
     router: axum::Router,
     store: Store,
     address: SocketAddr,
+    shutdown_grace: Duration,
 }
 
 impl App {
@@ -73,6 +77,7 @@ impl App {
             router,
             store,
             address,
+            shutdown_grace: settings.shutdown_grace,
         })
     }
 
@@ -85,8 +90,8 @@ impl App {
         self.address.port()
     }
 
-    /// Serves until SIGTERM or Ctrl-C, lets in-flight requests finish, then
-    /// closes the database.
+    /// Serves until SIGTERM or Ctrl-C, stops accepting, lets in-flight
+    /// requests finish within the grace period, then closes the database.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         self.run_until(shutdown_signal()).await
     }
@@ -99,14 +104,25 @@ impl App {
         let base = format!("http://{}", self.address);
         tracing::info!("Parley is listening on {base}");
         tracing::info!("GraphiQL playground: {base}/graphql");
-        axum::serve(
+        let stopping = Arc::new(Notify::new());
+        let signalled = stopping.clone();
+        let server = axum::serve(
             self.listener,
             self.router
                 .into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .context("the server failed")?;
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            signalled.notify_one();
+        });
+        let grace = self.shutdown_grace;
+        tokio::select! {
+            served = server => served.context("the server failed")?,
+            () = async {
+                stopping.notified().await;
+                tokio::time::sleep(grace).await;
+            } => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
+        }
         self.store.close().await;
         tracing::info!("Parley stopped");
         Ok(())

@@ -94,6 +94,14 @@ pub struct ServeArgs {
         global = true
     )]
     pub request_timeout_secs: u64,
+    /// How long in-flight requests may run after SIGTERM or Ctrl-C, in seconds.
+    #[arg(
+        long,
+        env = "PARLEY_SHUTDOWN_GRACE_SECS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub shutdown_grace_secs: u64,
     /// Shortest time between two comments from one client address or one
     /// email, in seconds; 0 turns flood control off (interval and hourly cap).
     #[arg(
@@ -151,6 +159,7 @@ pub struct Settings {
     pub token_ttl: TimeDelta,
     pub limits: QueryLimits,
     pub request_timeout: Duration,
+    pub shutdown_grace: Duration,
     pub flood: FloodPolicy,
     pub trusted_proxies: Vec<IpNet>,
     pub jwt_secret: Option<String>,
@@ -201,6 +210,7 @@ impl Settings {
                 anonymous_introspection: serve.introspection,
             },
             request_timeout: Duration::from_secs(serve.request_timeout_secs.max(1)),
+            shutdown_grace: Duration::from_secs(serve.shutdown_grace_secs),
             flood: FloodPolicy {
                 interval: Duration::from_secs(serve.flood_interval_secs),
                 hourly_cap: serve.flood_hourly_cap,
@@ -221,6 +231,7 @@ impl Settings {
             token_ttl: TimeDelta::hours(12),
             limits: QueryLimits::default(),
             request_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
             flood: FloodPolicy::default(),
             trusted_proxies: Vec::new(),
             jwt_secret: None,

@@ -10,6 +10,7 @@ mod cli;
 mod flood;
 mod moderation;
 mod posting;
+mod process;
 mod reading;
 mod schema;
 mod sessions;
