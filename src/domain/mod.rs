@@ -20,6 +20,9 @@ pub mod password;
 pub mod status;
 mod text;
 
+#[cfg(test)]
+mod properties;
+
 pub use article_input::{ArticleSlug, ArticleTitle, ArticleUrl};
 pub use author_name::AuthorName;
 pub use comment_body::CommentBody;
