@@ -99,6 +99,15 @@ impl TestDb {
         }
     }
 
+    /// A database someone else made and will remove.
+    pub fn external(url: String) -> TestDb {
+        TestDb {
+            url,
+            _dir: None,
+            postgres: None,
+        }
+    }
+
     /// The same database for a second instance; `self` still removes it.
     pub fn reuse(other: &TestDb) -> TestDb {
         TestDb {

@@ -9,6 +9,7 @@ mod auth;
 mod cli;
 mod flood;
 mod moderation;
+mod outage;
 mod posting;
 mod process;
 mod reading;
