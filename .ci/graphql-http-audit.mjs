@@ -25,11 +25,13 @@ async function describeResponse(response) {
     if (!response) {
         return '';
     }
-    let body = '';
-    try {
-        body = (await response.text()).replace(/\s+/g, ' ').trim();
-    } catch {
-        body = '<unreadable body>';
+    let body = '<body already read by the audit>';
+    if (!response.bodyUsed) {
+        try {
+            body = (await response.text()).replace(/\s+/g, ' ').trim();
+        } catch {
+            body = '<unreadable body>';
+        }
     }
     if (body.length > 200) {
         body = `${body.slice(0, 200)}…`;
