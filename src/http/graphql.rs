@@ -122,6 +122,13 @@ pub async fn post_graphql(
             "batched requests are not supported",
         );
     }
+    // async-graphql would take a missing `query` as an empty document.
+    if !value.get("query").is_some_and(serde_json::Value::is_string) {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "the body must be a JSON object with a `query` string",
+        );
+    }
     let Ok(request) = serde_json::from_value::<async_graphql::Request>(value) else {
         return request_error(
             StatusCode::BAD_REQUEST,
