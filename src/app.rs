@@ -37,7 +37,10 @@ impl App {
             .as_deref()
             .map(|secret| TokenKeys::new(secret.as_bytes(), settings.token_ttl))
             .transpose()?;
-        let store = Store::connect(&settings.database_url).await?;
+        let mut store = Store::connect(&settings.database_url).await?;
+        if let Some(counter) = &settings.statement_counter {
+            store.count_statements(counter.clone());
+        }
         store.migrate().await?;
         let keys = match configured_keys {
             Some(keys) => keys,

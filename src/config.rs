@@ -5,6 +5,8 @@
 //! can read.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use chrono::TimeDelta;
@@ -162,6 +164,9 @@ pub struct Settings {
     pub shutdown_grace: Duration,
     pub flood: FloodPolicy,
     pub trusted_proxies: Vec<IpNet>,
+    /// Counts the SQL statements the server runs, when set: for tests and
+    /// benchmarks.
+    pub statement_counter: Option<Arc<AtomicU64>>,
     pub jwt_secret: Option<String>,
     pub admin: Option<AdminBootstrap>,
 }
@@ -216,6 +221,7 @@ impl Settings {
                 hourly_cap: serve.flood_hourly_cap,
             },
             trusted_proxies: serve.trusted_proxies.clone(),
+            statement_counter: None,
             jwt_secret: secret("PARLEY_JWT_SECRET"),
             admin,
         })
@@ -234,6 +240,7 @@ impl Settings {
             shutdown_grace: Duration::from_secs(10),
             flood: FloodPolicy::default(),
             trusted_proxies: Vec::new(),
+            statement_counter: None,
             jwt_secret: None,
             admin: None,
         }

@@ -75,10 +75,12 @@ pub fn build(services: Services, limits: &QueryLimits) -> Schemas {
             loaders::ReplyCountLoader(services.store.clone()),
             tokio::spawn,
         );
+        let replies = DataLoader::new(loaders::RepliesLoader(services.store.clone()), tokio::spawn);
         let mut builder = Schema::build(Query, Mutation, Subscription)
             .data(services.clone())
             .data(articles)
             .data(reply_counts)
+            .data(replies)
             .limit_depth(limits.max_depth)
             .limit_complexity(limits.max_complexity);
         if !for_moderators {

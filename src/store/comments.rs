@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Order};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -64,6 +64,41 @@ pub async fn list_queue(
         query = query.filter(Column::ArticleId.eq(article_id));
     }
     fetch_page(db, query, Direction::OldestFirst, page).await
+}
+
+/// The first `first + 1` approved replies of each of `parents`, oldest
+/// first, in one query (a window function numbers each parent's replies).
+/// The extra reply only says that another page exists.
+pub async fn first_replies(
+    db: &impl ConnectionTrait,
+    parents: &[Uuid],
+    first: u64,
+) -> Result<Vec<comment::Model>, DbErr> {
+    if parents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let backend = db.get_database_backend();
+    let placeholder = |n: usize| match backend {
+        DbBackend::Postgres => format!("${n}"),
+        _ => "?".to_owned(),
+    };
+    let parent_list: Vec<String> = (1..=parents.len()).map(placeholder).collect();
+    let status = placeholder(parents.len() + 1);
+    let limit = placeholder(parents.len() + 2);
+    let sql = format!(
+        "SELECT id, article_id, parent_id, author_name, author_email, body, status, created_at, updated_at \
+         FROM (SELECT comments.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY created_at, id) AS position \
+               FROM comments WHERE parent_id IN ({}) AND status = {status}) AS numbered \
+         WHERE position <= {limit} ORDER BY parent_id, created_at, id",
+        parent_list.join(", ")
+    );
+    let mut values: Vec<sea_orm::Value> = parents.iter().map(|id| (*id).into()).collect();
+    values.push(CommentStatus::Approved.as_str().into());
+    values.push(i64::try_from(first + 1).unwrap_or(i64::MAX).into());
+    Comment::find()
+        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
+        .all(db)
+        .await
 }
 
 /// Keyset pagination on `(created_at, id)`: no OFFSET, so page 1,000 costs

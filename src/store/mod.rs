@@ -11,6 +11,8 @@ pub mod post_marks;
 pub mod secrets;
 pub mod tokens;
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -71,6 +73,14 @@ impl Store {
             .await
             .context("could not connect to the database")?;
         Ok(Self { db })
+    }
+
+    /// Counts every SQL statement this store runs into `counter`: for tests
+    /// and benchmarks that check how many statements a request costs.
+    pub fn count_statements(&mut self, counter: Arc<AtomicU64>) {
+        self.db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::Relaxed);
+        });
     }
 
     /// Brings the schema up to date. Safe to run from several instances at

@@ -15,6 +15,7 @@ mod process;
 mod reading;
 mod schema;
 mod sessions;
+mod statements;
 mod storage;
 mod subscriptions;
 mod transport;

@@ -5,9 +5,10 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::{Article, CommentConnection, CommentStatus, DateTime};
 use crate::auth::Viewer;
+use crate::domain::page::Page;
 use crate::domain::{self, PageRequest};
 use crate::error::AppError;
-use crate::graphql::loaders::{ArticleLoader, ReplyCountLoader};
+use crate::graphql::loaders::{ArticleLoader, FirstReplies, RepliesLoader, ReplyCountLoader};
 use crate::graphql::{services, viewer};
 use crate::store::comments::{self, Direction, Level};
 use crate::store::entities::comment;
@@ -92,6 +93,19 @@ impl Comment {
             first.unwrap_or(PageRequest::DEFAULT_FIRST),
             after.as_deref(),
         )?;
+        if page.after.is_none() {
+            // The usual case, a thread's first page: batched across comments.
+            let rows = ctx
+                .data_unchecked::<DataLoader<RepliesLoader>>()
+                .load_one(FirstReplies {
+                    parent: self.0.id,
+                    first: page.first,
+                })
+                .await
+                .map_err(|err| AppError::Internal(err.into()))?
+                .unwrap_or_default();
+            return Ok(Page::from_overfetch(rows, &page).into());
+        }
         let found = comments::list_thread(
             services(ctx).store.db(),
             self.0.article_id,

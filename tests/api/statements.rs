@@ -1,0 +1,71 @@
+//! No N+1: reading a thread costs a fixed number of SQL statements, however
+//! many comments and replies it holds.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parley::domain::ModerationMode;
+use serde_json::json;
+
+use crate::helpers::*;
+use crate::on_both_databases;
+
+on_both_databases!(a_thread_read_costs_the_same_statements_however_long_it_is);
+
+const THREAD: &str = r#"query($slug: String!) {
+  article(slug: $slug) {
+    commentCount
+    comments(first: 50) {
+      nodes {
+        id authorName body createdAt replyCount article { slug }
+        replies { nodes { id body replyCount replies { nodes { id body replyCount } } } }
+      }
+    }
+  }
+}"#;
+
+async fn thread(app: &TestApp, token: &str, slug: &str, top: usize, replies: usize, nested: usize) {
+    app.create_article(token, slug).await;
+    for t in 0..top {
+        let parent = app.post(slug, &format!("Top {t}"), "top", None).await;
+        for r in 0..replies {
+            let reply = app
+                .post(slug, &format!("Reply {t} {r}"), "reply", Some(&parent))
+                .await;
+            for n in 0..nested {
+                app.post(slug, &format!("Nested {t} {r} {n}"), "nested", Some(&reply))
+                    .await;
+            }
+        }
+    }
+}
+
+async fn statements_for(app: &TestApp, counter: &AtomicU64, slug: &str) -> u64 {
+    let before = counter.load(Ordering::SeqCst);
+    let answer = app.gql(THREAD, json!({ "slug": slug })).await;
+    assert_no_errors(&answer);
+    counter.load(Ordering::SeqCst) - before
+}
+
+async fn a_thread_read_costs_the_same_statements_however_long_it_is(backend: Backend) {
+    let counter = Arc::new(AtomicU64::new(0));
+    let shared = counter.clone();
+    let app = spawn_app_with(backend, move |s| {
+        s.moderation = ModerationMode::Post;
+        s.statement_counter = Some(shared);
+    })
+    .await;
+    let token = app.admin_token().await;
+    thread(&app, &token, "short", 2, 1, 1).await;
+    thread(&app, &token, "long", 12, 4, 2).await;
+
+    let short = statements_for(&app, &counter, "short").await;
+    let long = statements_for(&app, &counter, "long").await;
+
+    assert_eq!(
+        short, long,
+        "statements grew with the thread: {short} for the short one, {long} for the long one"
+    );
+    // Article, count, page, and one batch per loader and level.
+    assert!(long <= 9, "a thread read took {long} statements");
+}
