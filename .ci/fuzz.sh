@@ -8,12 +8,12 @@
 # Usage: bash .ci/fuzz.sh path/to/parley
 #
 # PARLEY_FUZZ_EXAMPLES sets the examples per operation and generation mode
-# (default 12); PARLEY_FUZZ_KEEP, when set to a folder, receives the
+# (default 40); PARLEY_FUZZ_KEEP, when set to a folder, receives the
 # schemathesis reports and the server log.
 set -euo pipefail
 
 SCHEMATHESIS_VERSION=4.32.5
-EXAMPLES="${PARLEY_FUZZ_EXAMPLES:-12}"
+EXAMPLES="${PARLEY_FUZZ_EXAMPLES:-40}"
 RUN_TIMEOUT_SECS=150
 
 if [ $# -ne 1 ] || [ ! -x "$1" ]; then
@@ -221,7 +221,7 @@ run_fuzz() { # NAME [ST RUN OPTIONS...]
         --exclude-checks not_a_server_error,positive_data_acceptance
         --max-examples "$EXAMPLES"
         --continue-on-failure
-        --phases fuzzing
+        --phases fuzzing,stateful
         --workers 2
         --generation-database none
         --request-timeout 15
