@@ -50,11 +50,21 @@ impl App {
         // The first failed login should not pay for the dummy hash.
         tokio::spawn(password::warm_up());
 
+        let events = if store.backend() == sea_orm::DbBackend::Postgres {
+            let events = CommentEvents::shared();
+            tokio::spawn(crate::events::listen_for_changes(
+                settings.database_url.clone(),
+                events.clone(),
+            ));
+            events
+        } else {
+            CommentEvents::standalone()
+        };
         let schemas = graphql::build(
             Services {
                 store: store.clone(),
                 keys: keys.clone(),
-                events: CommentEvents::default(),
+                events: events.clone(),
                 moderation: settings.moderation,
                 flood: settings.flood,
                 fingerprints: Fingerprints::stored(&store).await?,
@@ -66,6 +76,9 @@ impl App {
             max_aliases: settings.limits.max_aliases,
             request_timeout: settings.request_timeout,
             trusted_proxies: settings.trusted_proxies.clone(),
+            read_cache: settings.response_cache.then(Default::default),
+            events,
+            http_max_age_secs: settings.http_max_age_secs,
             store: store.clone(),
             keys,
             max_body_bytes: settings.max_body_bytes,

@@ -104,6 +104,19 @@ pub struct ServeArgs {
         global = true
     )]
     pub shutdown_grace_secs: u64,
+    /// Whether answers to anonymous queries are cached (and retired on
+    /// every change readers could see).
+    #[arg(long, env = "PARLEY_RESPONSE_CACHE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub response_cache: bool,
+    /// `max-age` of anonymous answers to GET, in seconds, for browsers and
+    /// CDNs; 0 sends none.
+    #[arg(
+        long,
+        env = "PARLEY_HTTP_MAX_AGE_SECS",
+        default_value_t = 5,
+        global = true
+    )]
+    pub http_max_age_secs: u32,
     /// Shortest time between two comments from one client address or one
     /// email, in seconds; 0 turns flood control off (interval and hourly cap).
     #[arg(
@@ -162,6 +175,8 @@ pub struct Settings {
     pub limits: QueryLimits,
     pub request_timeout: Duration,
     pub shutdown_grace: Duration,
+    pub response_cache: bool,
+    pub http_max_age_secs: u32,
     pub flood: FloodPolicy,
     pub trusted_proxies: Vec<IpNet>,
     /// Counts the SQL statements the server runs, when set: for tests and
@@ -216,6 +231,8 @@ impl Settings {
             },
             request_timeout: Duration::from_secs(serve.request_timeout_secs.max(1)),
             shutdown_grace: Duration::from_secs(serve.shutdown_grace_secs),
+            response_cache: serve.response_cache,
+            http_max_age_secs: serve.http_max_age_secs,
             flood: FloodPolicy {
                 interval: Duration::from_secs(serve.flood_interval_secs),
                 hourly_cap: serve.flood_hourly_cap,
@@ -238,6 +255,8 @@ impl Settings {
             limits: QueryLimits::default(),
             request_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
+            response_cache: true,
+            http_max_age_secs: 5,
             flood: FloodPolicy::default(),
             trusted_proxies: Vec::new(),
             statement_counter: None,

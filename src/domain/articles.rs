@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
+use crate::events::CommentEvents;
 use crate::store::audit::{self, Action};
 use crate::store::entities::article;
 use crate::store::{Store, articles, now_micros};
@@ -23,6 +24,7 @@ pub struct ArticleInput {
 /// their value (`commentsOpen` starts open).
 pub async fn upsert(
     store: &Store,
+    events: &CommentEvents,
     viewer: &Viewer,
     input: ArticleInput,
 ) -> AppResult<article::Model> {
@@ -84,7 +86,9 @@ pub async fn upsert(
         },
     )
     .await?;
+    store.announce_change(&txn).await?;
     txn.commit().await?;
+    events.changed();
     tracing::info!(article = %saved.id, action = action.as_str(), "article saved");
     Ok(saved)
 }

@@ -109,6 +109,9 @@ pub async fn post(
         },
     )
     .await?;
+    if status == CommentStatus::Approved {
+        store.announce_change(&txn).await?;
+    }
     txn.commit().await?;
     tracing::info!(comment = %stored.id, article = %article.id, status = status.as_str(), "comment posted");
     if status == CommentStatus::Approved {

@@ -39,7 +39,9 @@ pub async fn approve(
     )
     .await?;
     tracing::info!(comment = %comment.id, "comment approved");
-    if !was_visible {
+    if was_visible {
+        events.changed();
+    } else {
         events.approved(comment.clone());
     }
     Ok(comment)
@@ -48,6 +50,7 @@ pub async fn approve(
 /// Takes a comment away from readers; `approve` undoes it.
 pub async fn hide(
     store: &Store,
+    events: &CommentEvents,
     viewer: &Viewer,
     id: &str,
     reason: Option<&str>,
@@ -64,13 +67,19 @@ pub async fn hide(
         reason.as_deref(),
     )
     .await?;
+    events.changed();
     tracing::info!(comment = %comment.id, "comment hidden");
     Ok(comment)
 }
 
 /// Deletes a comment for good: its name, email and body leave storage, and
 /// its replies move up to its parent.
-pub async fn delete(store: &Store, viewer: &Viewer, id: &str) -> AppResult<Uuid> {
+pub async fn delete(
+    store: &Store,
+    events: &CommentEvents,
+    viewer: &Viewer,
+    id: &str,
+) -> AppResult<Uuid> {
     let moderator = viewer.require_moderator()?;
     let id = comment_id(id)?;
     let txn = store.begin_write().await?;
@@ -87,7 +96,9 @@ pub async fn delete(store: &Store, viewer: &Viewer, id: &str) -> AppResult<Uuid>
         },
     )
     .await?;
+    store.announce_change(&txn).await?;
     txn.commit().await?;
+    events.changed();
     store.purge_erased_pages();
     tracing::info!(comment = %comment.id, "comment deleted");
     Ok(comment.id)
@@ -136,6 +147,7 @@ async fn change_status(
         },
     )
     .await?;
+    store.announce_change(&txn).await?;
     txn.commit().await?;
     Ok((updated, was_visible))
 }

@@ -96,7 +96,9 @@ impl Mutation {
 
     /// Creates or updates the article with this slug. Moderators only.
     async fn upsert_article(&self, ctx: &Context<'_>, input: ArticleInput) -> Result<Article> {
-        let saved = articles::upsert(&services(ctx).store, viewer(ctx), input.into()).await?;
+        let services = services(ctx);
+        let saved =
+            articles::upsert(&services.store, &services.events, viewer(ctx), input.into()).await?;
         Ok(Article(saved))
     }
 
@@ -116,15 +118,23 @@ impl Mutation {
         id: ID,
         reason: Option<String>,
     ) -> Result<Comment> {
-        let hidden =
-            moderation::hide(&services(ctx).store, viewer(ctx), &id, reason.as_deref()).await?;
+        let hidden = moderation::hide(
+            &services(ctx).store,
+            &services(ctx).events,
+            viewer(ctx),
+            &id,
+            reason.as_deref(),
+        )
+        .await?;
         Ok(Comment(hidden))
     }
 
     /// Deletes a comment for good; its replies move up to its parent.
     /// Moderators only.
     async fn delete_comment(&self, ctx: &Context<'_>, id: ID) -> Result<DeleteCommentPayload> {
-        let deleted = moderation::delete(&services(ctx).store, viewer(ctx), &id).await?;
+        let services = services(ctx);
+        let deleted =
+            moderation::delete(&services.store, &services.events, viewer(ctx), &id).await?;
         Ok(DeleteCommentPayload {
             deleted_id: ID(deleted.to_string()),
         })

@@ -6,7 +6,7 @@
 
 use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, OperationType};
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, RawQuery, State};
@@ -15,6 +15,7 @@ use axum::response::{Html, IntoResponse, Response};
 
 use super::AppState;
 use super::client_addr::client_ip;
+use super::read_cache::{CachedAnswer, ReadCache, etag_of};
 use crate::domain::moderators;
 use crate::graphql::ClientAddr;
 use crate::graphql::errors;
@@ -135,7 +136,7 @@ pub async fn post_graphql(
             "the body must be a JSON object with a `query` string",
         );
     };
-    execute(&state, peer, &headers, answer, request).await
+    execute(&state, peer, &headers, Method::Post, answer, request).await
 }
 
 /// `GET /graphql`: GraphiQL for a browser, otherwise a query from the URL.
@@ -178,7 +179,7 @@ pub async fn get_graphql(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, peer, &headers, answer, request).await
+    execute(&state, peer, &headers, Method::Get, answer, request).await
 }
 
 /// A GraphQL request from the URL parameters of the GraphQL-over-HTTP spec:
@@ -223,14 +224,37 @@ pub(super) fn runs_only(request: &async_graphql::Request, kind: OperationType) -
     }
 }
 
-/// Resolves the viewer, runs the request, and shapes the answer.
+/// How a request arrived, for HTTP caching.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Get,
+    Post,
+}
+
+/// Resolves the viewer, answers from the read cache or runs the request,
+/// and shapes the answer.
 async fn execute(
     state: &AppState,
     peer: SocketAddr,
     headers: &HeaderMap,
+    method: Method,
     answer: Answer,
     request: async_graphql::Request,
 ) -> Response {
+    let token = match bearer_token(headers) {
+        Ok(token) => token,
+        Err(()) => Some(""),
+    };
+    // Anonymous queries may be answered from the cache, at no cost at all.
+    let cacheable = token.is_none() && state.read_cache.is_some();
+    let generation = state.events.generation().filter(|_| cacheable);
+    let cache_key = generation.map(|_| ReadCache::key(&request));
+    if let (Some(cache), Some(generation), Some(key)) = (&state.read_cache, generation, &cache_key)
+        && let Some(hit) = cache.get(key, generation)
+    {
+        return success(state, headers, method, answer, hit);
+    }
+
     let aliases = count_aliases(&request.query).unwrap_or(0);
     if aliases > state.max_aliases {
         return request_error(
@@ -241,10 +265,6 @@ async fn execute(
             ),
         );
     }
-    let token = match bearer_token(headers) {
-        Ok(token) => token,
-        Err(()) => Some(""),
-    };
     let viewer = match moderators::viewer_from_token(&state.store, &state.keys, token).await {
         Ok(viewer) => viewer,
         Err(err) => {
@@ -258,6 +278,7 @@ async fn execute(
                 .into_response();
         }
     };
+    let only_queries = runs_only(&request, OperationType::Query);
     let schema = state.schemas.for_viewer(&viewer);
     let client = ClientAddr(client_ip(peer.ip(), headers, &state.trusted_proxies));
     let request = request.data(viewer).data(client);
@@ -276,10 +297,23 @@ async fn execute(
         )
             .into_response();
     };
+    if response.errors.is_empty() {
+        let body = Bytes::from(serde_json::to_vec(&response).unwrap_or_default());
+        let fresh = CachedAnswer {
+            etag: etag_of(&body),
+            body,
+        };
+        if let (Some(cache), Some(generation), Some(key)) =
+            (&state.read_cache, generation, cache_key)
+            && only_queries
+        {
+            cache.put(key, generation, fresh.clone());
+        }
+        return success(state, headers, method, answer, fresh);
+    }
     // Parse and validation errors carry no path and leave no data: the
     // request as a whole failed, and the answer has no `data` entry.
     let request_failed = response.data == async_graphql::Value::Null
-        && !response.errors.is_empty()
         && response.errors.iter().all(|e| e.path.is_empty());
     errors::label_response(&mut response);
     let body = if request_failed {
@@ -296,12 +330,55 @@ async fn execute(
         status,
         [
             (header::CONTENT_TYPE, answer.content_type()),
-            // What a cache may reuse depends on both.
             (header::VARY, "Accept, Authorization"),
+            (header::CACHE_CONTROL, "no-store"),
         ],
         body.unwrap_or_default(),
     )
         .into_response()
+}
+
+/// A successful answer. Anonymous answers to GET carry an `ETag` (and get
+/// `304` when the client has it) and a short public `Cache-Control`, so a
+/// CDN can carry the read load; moderators' answers are never stored.
+fn success(
+    state: &AppState,
+    headers: &HeaderMap,
+    method: Method,
+    answer: Answer,
+    body: CachedAnswer,
+) -> Response {
+    let anonymous = !headers.contains_key(header::AUTHORIZATION);
+    let cache_control = match (anonymous, method) {
+        (true, Method::Get) if state.http_max_age_secs > 0 => {
+            format!("public, max-age={}", state.http_max_age_secs)
+        }
+        (true, _) => "no-cache".to_owned(),
+        (false, _) => "private, no-store".to_owned(),
+    };
+    let mut response = if anonymous
+        && method == Method::Get
+        && headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == body.etag))
+    {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        ([(header::CONTENT_TYPE, answer.content_type())], body.body).into_response()
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Authorization"),
+    );
+    if let Ok(value) = HeaderValue::from_str(&cache_control) {
+        headers.insert(header::CACHE_CONTROL, value);
+    }
+    if anonymous && let Ok(value) = HeaderValue::from_str(&body.etag) {
+        headers.insert(header::ETAG, value);
+    }
+    response
 }
 
 /// The token of an `Authorization: Bearer …` header: `Ok(None)` without the

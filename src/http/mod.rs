@@ -10,6 +10,7 @@
 mod client_addr;
 mod graphql;
 mod health;
+mod read_cache;
 mod subscriptions;
 
 use axum::Router;
@@ -23,6 +24,9 @@ use tower_http::trace::TraceLayer;
 use crate::auth::TokenKeys;
 use std::time::Duration;
 
+use std::sync::Arc;
+
+use crate::events::CommentEvents;
 use crate::graphql::Schemas;
 use crate::store::Store;
 
@@ -34,6 +38,12 @@ pub struct AppState {
     pub max_aliases: usize,
     /// Longest a GraphQL request may run.
     pub request_timeout: Duration,
+    /// Cached answers to anonymous queries, when enabled.
+    pub read_cache: Option<Arc<read_cache::ReadCache>>,
+    /// The change feed the cache follows.
+    pub events: CommentEvents,
+    /// `max-age` of anonymous answers to GET, in seconds; 0 for none.
+    pub http_max_age_secs: u32,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     pub store: Store,

@@ -144,6 +144,17 @@ impl Store {
         });
     }
 
+    /// Announces, inside a write transaction, a change readers could see, to
+    /// the other instances on this database (PostgreSQL `NOTIFY`, delivered
+    /// when the transaction commits). Nothing to do on SQLite.
+    pub async fn announce_change(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
+        if self.backend() == DbBackend::Postgres {
+            txn.execute_unprepared(&format!("NOTIFY {}", crate::events::CHANGES_CHANNEL))
+                .await?;
+        }
+        Ok(())
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.db.execute_unprepared("SELECT 1").await.is_ok()

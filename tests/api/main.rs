@@ -6,6 +6,7 @@ mod helpers;
 mod limits;
 
 mod auth;
+mod caching;
 mod cli;
 mod flood;
 mod moderation;
