@@ -4,6 +4,7 @@
 //! database work.
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Number, Value as ConstValue};
 
 /// The limits of one request. The defaults leave room for every query a
 /// front end needs, replies five levels deep included.
@@ -59,6 +60,68 @@ fn aliases_in(set: &SelectionSet) -> usize {
         .sum()
 }
 
+/// The name of an argument or variable whose integer lies outside GraphQL's
+/// 32-bit `Int`, if any. async-graphql checks the range only when a field
+/// runs, so a field that never runs would accept it; every integer in the
+/// schema is an `Int`, so every integer is held to that range.
+pub fn out_of_range_integer(request: &async_graphql::Request) -> Option<String> {
+    fn fits(number: &Number) -> bool {
+        number.as_i64().is_some_and(|n| i32::try_from(n).is_ok())
+            || (number.as_i64().is_none() && number.as_u64().is_none())
+    }
+    fn constant(value: &ConstValue) -> bool {
+        match value {
+            ConstValue::Number(number) => fits(number),
+            ConstValue::List(items) => items.iter().all(constant),
+            ConstValue::Object(fields) => fields.values().all(constant),
+            _ => true,
+        }
+    }
+    fn in_set(set: &SelectionSet) -> Option<String> {
+        set.items.iter().find_map(|item| match &item.node {
+            Selection::Field(field) => field
+                .node
+                .arguments
+                .iter()
+                .find(|(_, value)| {
+                    // Variables count as null here; their values are checked above.
+                    let literal = value
+                        .node
+                        .clone()
+                        .into_const_with(|_| Ok::<_, std::convert::Infallible>(ConstValue::Null));
+                    literal.is_ok_and(|literal| !constant(&literal))
+                })
+                .map(|(name, _)| name.node.to_string())
+                .or_else(|| in_set(&field.node.selection_set.node)),
+            Selection::InlineFragment(fragment) => in_set(&fragment.node.selection_set.node),
+            Selection::FragmentSpread(_) => None,
+        })
+    }
+    if let Some((name, _)) = request.variables.iter().find(|(_, value)| !constant(value)) {
+        return Some(name.to_string());
+    }
+    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+    for (_, operation) in document.operations.iter() {
+        for variable in &operation.node.variable_definitions {
+            if variable
+                .node
+                .default_value
+                .as_ref()
+                .is_some_and(|d| !constant(&d.node))
+            {
+                return Some(variable.node.name.node.to_string());
+            }
+        }
+        if let Some(name) = in_set(&operation.node.selection_set.node) {
+            return Some(name);
+        }
+    }
+    document
+        .fragments
+        .values()
+        .find_map(|f| in_set(&f.node.selection_set.node))
+}
+
 /// The cost of a connection field: `first` (clamped to the page bounds)
 /// times what each item costs.
 pub fn connection_cost(first: Option<i64>, child_complexity: usize) -> usize {
@@ -82,6 +145,21 @@ mod tests {
     #[test]
     fn unaliased_documents_count_zero() {
         assert_eq!(count_aliases("{ article(slug: \"x\") { id } }"), Some(0));
+    }
+
+    #[test]
+    fn integers_beyond_32_bits_are_found_in_literals_and_variables() {
+        let literal = async_graphql::Request::new("{ a(first: 2147483648) { b } }");
+        assert_eq!(out_of_range_integer(&literal).as_deref(), Some("first"));
+        let nested = async_graphql::Request::new("{ a { b(first: -2147483649) { c } } }");
+        assert_eq!(out_of_range_integer(&nested).as_deref(), Some("first"));
+        let variable = async_graphql::Request::new("query($n: Int) { a(first: $n) { b } }")
+            .variables(async_graphql::Variables::from_json(
+                serde_json::json!({ "n": 4_000_000_000_u64 }),
+            ));
+        assert_eq!(out_of_range_integer(&variable).as_deref(), Some("n"));
+        let fine = async_graphql::Request::new("{ a(first: 2147483647) { b(first: -5) } }");
+        assert_eq!(out_of_range_integer(&fine), None);
     }
 
     #[test]

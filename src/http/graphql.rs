@@ -19,7 +19,7 @@ use super::read_cache::{CachedAnswer, ReadCache, etag_of};
 use crate::domain::moderators;
 use crate::graphql::ClientAddr;
 use crate::graphql::errors;
-use crate::graphql::limits::count_aliases;
+use crate::graphql::limits::{count_aliases, out_of_range_integer};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -77,6 +77,14 @@ impl Answer {
 fn request_error(status: StatusCode, message: &str) -> Response {
     let body = serde_json::json!({
         "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }]
+    });
+    (status, [(header::CONTENT_TYPE, JSON)], body.to_string()).into_response()
+}
+
+/// A request-level error naming the argument or variable at fault.
+fn request_error_naming(status: StatusCode, message: &str, field: &str) -> Response {
+    let body = serde_json::json!({
+        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT", "field": field } }]
     });
     (status, [(header::CONTENT_TYPE, JSON)], body.to_string()).into_response()
 }
@@ -263,6 +271,13 @@ async fn execute(
                 "the request has {aliases} aliases; at most {} are allowed",
                 state.max_aliases
             ),
+        );
+    }
+    if let Some(name) = out_of_range_integer(&request) {
+        return request_error_naming(
+            StatusCode::BAD_REQUEST,
+            &format!("`{name}` is outside the range of Int (32-bit)"),
+            &name,
         );
     }
     let viewer = match moderators::viewer_from_token(&state.store, &state.keys, token).await {
