@@ -19,4 +19,5 @@ mod sessions;
 mod statements;
 mod storage;
 mod subscriptions;
+mod tokens;
 mod transport;
