@@ -12,6 +12,8 @@
 # (default 25); PARLEY_FUZZ_KEEP, when set to a folder, receives the
 # schemathesis reports and the server log.
 set -euo pipefail
+# shellcheck source=lib/server.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/server.sh"
 
 SCHEMATHESIS_VERSION=4.32.5
 EXAMPLES="${PARLEY_FUZZ_EXAMPLES:-25}"
@@ -62,40 +64,13 @@ timeout "$INSTALL_TIMEOUT_SECS" "$venv/bin/pip" install --quiet --disable-pip-ve
 "$venv/bin/st" --version
 
 # --- the server -----------------------------------------------------------
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-base="http://127.0.0.1:$port"
+echo "starting $binary"
+start_parley "$binary" "$work_dir" \
+    PARLEY_ADMIN_EMAIL=fuzz-admin@parley.test \
+    PARLEY_ADMIN_PASSWORD='fuzzing admin password' \
+    PARLEY_FLOOD_INTERVAL_SECS=0 \
+    RUST_LOG=info
 endpoint="$base/graphql"
-
-echo "starting $binary on $base"
-(
-    cd "$work_dir"
-    exec env \
-        DATABASE_URL="sqlite://$work_dir/parley.db" \
-        PARLEY_LISTEN="127.0.0.1:$port" \
-        PARLEY_ADMIN_EMAIL=fuzz-admin@parley.test \
-        PARLEY_ADMIN_PASSWORD='fuzzing admin password' \
-        PARLEY_FLOOD_INTERVAL_SECS=0 \
-        RUST_LOG=info \
-        "$binary" serve
-) >"$log" 2>&1 &
-server_pid=$!
-
-up=
-for _ in $(seq 1 120); do
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        break
-    fi
-    if curl -fsS -o /dev/null --max-time 2 "$base/healthz" 2>/dev/null; then
-        up=1
-        break
-    fi
-    sleep 0.5
-done
-if [ -z "$up" ]; then
-    echo "parley did not answer $base/healthz; the end of its log:" >&2
-    tail -n 40 "$log" >&2 || true
-    exit 1
-fi
 
 # --- seed data ------------------------------------------------------------
 # gql QUERY VARIABLES_JSON [TOKEN]: prints `data` of the answer as JSON, or

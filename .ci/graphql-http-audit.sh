@@ -12,6 +12,8 @@ if [ $# -ne 1 ] || [ ! -x "$1" ]; then
 fi
 binary=$(realpath "$1")
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=lib/server.sh
+. "$here/lib/server.sh"
 
 npm_dir=$(mktemp -d)
 work_dir=$(mktemp -d)
@@ -39,36 +41,8 @@ npm install --prefix "$npm_dir" --no-audit --no-fund --silent \
 echo "graphql-http $(node -p "require('$npm_dir/node_modules/graphql-http/package.json').version")," \
     "graphql $(node -p "require('$npm_dir/node_modules/graphql/package.json').version")"
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')
-base="http://127.0.0.1:$port"
-log="$work_dir/server.log"
-
-echo "starting $binary on $base"
-(
-    cd "$work_dir"
-    exec env \
-        PARLEY_LISTEN="127.0.0.1:$port" \
-        DATABASE_URL="sqlite://$work_dir/parley.db" \
-        "$binary" serve
-) >"$log" 2>&1 &
-server_pid=$!
-
-up=
-for _ in $(seq 1 120); do
-    if ! kill -0 "$server_pid" 2>/dev/null; then
-        break
-    fi
-    if curl -fsS -o /dev/null --max-time 2 "$base/healthz" 2>/dev/null; then
-        up=1
-        break
-    fi
-    sleep 0.5
-done
-if [ -z "$up" ]; then
-    echo "parley did not answer $base/healthz; the end of its log:" >&2
-    tail -n 40 "$log" >&2 || true
-    exit 1
-fi
+echo "starting $binary"
+start_parley "$binary" "$work_dir"
 
 status=0
 GRAPHQL_HTTP_DIR="$npm_dir" node "$here/graphql-http-audit.mjs" "$base/graphql" || status=$?
