@@ -28,23 +28,54 @@ impl Loader<Uuid> for ArticleLoader {
     }
 }
 
-/// Approved direct replies by parent comment id.
+/// A comment, named with its article: batches go article by article, so
+/// the database can use the thread index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CommentKey {
+    pub article: Uuid,
+    pub comment: Uuid,
+}
+
+/// Groups keys by article.
+fn by_article<K: Copy>(keys: &[K], article: impl Fn(&K) -> Uuid) -> HashMap<Uuid, Vec<K>> {
+    let mut groups: HashMap<Uuid, Vec<K>> = HashMap::new();
+    for key in keys {
+        groups.entry(article(key)).or_default().push(*key);
+    }
+    groups
+}
+
+/// Approved direct replies by parent comment.
 pub struct ReplyCountLoader(pub Store);
 
-impl Loader<Uuid> for ReplyCountLoader {
+impl Loader<CommentKey> for ReplyCountLoader {
     type Value = u64;
     type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        comments::count_approved_replies(self.0.db(), keys)
-            .await
-            .map_err(Arc::new)
+    async fn load(
+        &self,
+        keys: &[CommentKey],
+    ) -> Result<HashMap<CommentKey, Self::Value>, Self::Error> {
+        let mut counts = HashMap::new();
+        for (article, group) in by_article(keys, |k| k.article) {
+            let parents: Vec<Uuid> = group.iter().map(|k| k.comment).collect();
+            let found = comments::count_approved_replies(self.0.db(), article, &parents)
+                .await
+                .map_err(Arc::new)?;
+            counts.extend(
+                found
+                    .into_iter()
+                    .map(|(comment, n)| (CommentKey { article, comment }, n)),
+            );
+        }
+        Ok(counts)
     }
 }
 
 /// The first page of a comment's approved replies (no cursor), of a given size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct FirstReplies {
+    pub article: Uuid,
     pub parent: Uuid,
     pub first: u64,
 }
@@ -61,20 +92,29 @@ impl Loader<FirstReplies> for RepliesLoader {
         &self,
         keys: &[FirstReplies],
     ) -> Result<HashMap<FirstReplies, Self::Value>, Self::Error> {
-        let mut by_size: HashMap<u64, Vec<Uuid>> = HashMap::new();
+        let mut batches: HashMap<(Uuid, u64), Vec<Uuid>> = HashMap::new();
         for key in keys {
-            by_size.entry(key.first).or_default().push(key.parent);
+            batches
+                .entry((key.article, key.first))
+                .or_default()
+                .push(key.parent);
         }
         let mut pages: HashMap<FirstReplies, Self::Value> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
-        for (first, parents) in by_size {
-            let rows = comments::first_replies(self.0.db(), &parents, first)
+        for ((article, first), parents) in batches {
+            let rows = comments::first_replies(self.0.db(), article, &parents, first)
                 .await
                 .map_err(Arc::new)?;
             for row in rows {
-                if let Some(parent) = row.parent_id
-                    && let Some(page) = pages.get_mut(&FirstReplies { parent, first })
-                {
+                let Some(parent) = row.parent_id else {
+                    continue;
+                };
+                let key = FirstReplies {
+                    article,
+                    parent,
+                    first,
+                };
+                if let Some(page) = pages.get_mut(&key) {
                     page.push(row);
                 }
             }

@@ -66,11 +66,13 @@ pub async fn list_queue(
     fetch_page(db, query, Direction::OldestFirst, page).await
 }
 
-/// The first `first + 1` approved replies of each of `parents`, oldest
-/// first, in one query (a window function numbers each parent's replies).
-/// The extra reply only says that another page exists.
+/// The first `first + 1` approved replies of each of `parents` (comments of
+/// the article `article_id`), oldest first, in one query (a window function
+/// numbers each parent's replies). The extra reply only says that another
+/// page exists.
 pub async fn first_replies(
     db: &impl ConnectionTrait,
+    article_id: Uuid,
     parents: &[Uuid],
     first: u64,
 ) -> Result<Vec<comment::Model>, DbErr> {
@@ -82,17 +84,19 @@ pub async fn first_replies(
         DbBackend::Postgres => format!("${n}"),
         _ => "?".to_owned(),
     };
-    let parent_list: Vec<String> = (1..=parents.len()).map(placeholder).collect();
-    let status = placeholder(parents.len() + 1);
-    let limit = placeholder(parents.len() + 2);
+    let article = placeholder(1);
+    let parent_list: Vec<String> = (2..=parents.len() + 1).map(placeholder).collect();
+    let status = placeholder(parents.len() + 2);
+    let limit = placeholder(parents.len() + 3);
     let sql = format!(
         "SELECT id, article_id, parent_id, author_name, author_email, body, status, created_at, updated_at \
          FROM (SELECT comments.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY created_at, id) AS position \
-               FROM comments WHERE parent_id IN ({}) AND status = {status}) AS numbered \
+               FROM comments WHERE article_id = {article} AND parent_id IN ({}) AND status = {status}) AS numbered \
          WHERE position <= {limit} ORDER BY parent_id, created_at, id",
         parent_list.join(", ")
     );
-    let mut values: Vec<sea_orm::Value> = parents.iter().map(|id| (*id).into()).collect();
+    let mut values: Vec<sea_orm::Value> = vec![article_id.into()];
+    values.extend(parents.iter().map(|id| sea_orm::Value::from(*id)));
     values.push(CommentStatus::Approved.as_str().into());
     values.push(i64::try_from(first + 1).unwrap_or(i64::MAX).into());
     Comment::find()
@@ -177,10 +181,13 @@ struct ParentCount {
     replies: i64,
 }
 
-/// Approved direct replies of each of `parents`, in one query. Parents
-/// without replies are absent from the map.
+/// Approved direct replies of each of `parents` (comments of the article
+/// `article_id`), in one query. Parents without replies are absent from the
+/// map. Naming the article lets the planner use the thread index rather than
+/// walk every approved comment.
 pub async fn count_approved_replies(
     db: &impl ConnectionTrait,
+    article_id: Uuid,
     parents: &[Uuid],
 ) -> Result<HashMap<Uuid, u64>, DbErr> {
     if parents.is_empty() {
@@ -190,6 +197,7 @@ pub async fn count_approved_replies(
         .select_only()
         .column(Column::ParentId)
         .column_as(Expr::col(Column::Id).count(), "replies")
+        .filter(Column::ArticleId.eq(article_id))
         .filter(Column::ParentId.is_in(parents.iter().copied()))
         .filter(Column::Status.eq(CommentStatus::Approved.as_str()))
         .group_by(Column::ParentId)

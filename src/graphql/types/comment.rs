@@ -8,7 +8,9 @@ use crate::auth::Viewer;
 use crate::domain::page::Page;
 use crate::domain::{self, PageRequest};
 use crate::error::AppError;
-use crate::graphql::loaders::{ArticleLoader, FirstReplies, RepliesLoader, ReplyCountLoader};
+use crate::graphql::loaders::{
+    ArticleLoader, CommentKey, FirstReplies, RepliesLoader, ReplyCountLoader,
+};
 use crate::graphql::{services, viewer};
 use crate::store::comments::{self, Direction, Level};
 use crate::store::entities::comment;
@@ -74,7 +76,10 @@ impl Comment {
     async fn reply_count(&self, ctx: &Context<'_>) -> Result<i32> {
         let count = ctx
             .data_unchecked::<DataLoader<ReplyCountLoader>>()
-            .load_one(self.0.id)
+            .load_one(CommentKey {
+                article: self.0.article_id,
+                comment: self.0.id,
+            })
             .await
             .map_err(|err| AppError::Internal(err.into()))?
             .unwrap_or(0);
@@ -98,6 +103,7 @@ impl Comment {
             let rows = ctx
                 .data_unchecked::<DataLoader<RepliesLoader>>()
                 .load_one(FirstReplies {
+                    article: self.0.article_id,
                     parent: self.0.id,
                     first: page.first,
                 })
