@@ -177,16 +177,6 @@ pub async fn get_graphql(
             "GET /graphql takes `query`, and optionally `operationName` and JSON `variables`",
         );
     };
-    if !runs_only(&request, OperationType::Query) {
-        let mut response = request_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "only queries may be sent with GET; send mutations with POST",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
-    }
     execute(&state, peer, &headers, Method::Get, answer, request).await
 }
 
@@ -263,6 +253,18 @@ async fn execute(
         return success(state, headers, method, answer, hit);
     }
 
+    // A cached answer is always a query's; anything else is checked here.
+    let only_queries = runs_only(&request, OperationType::Query);
+    if method == Method::Get && !only_queries {
+        let mut response = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only queries may be sent with GET; send mutations with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
     let aliases = count_aliases(&request.query).unwrap_or(0);
     if aliases > state.max_aliases {
         return request_error(
@@ -293,7 +295,6 @@ async fn execute(
                 .into_response();
         }
     };
-    let only_queries = runs_only(&request, OperationType::Query);
     let schema = state.schemas.for_viewer(&viewer);
     let client = ClientAddr(client_ip(peer.ip(), headers, &state.trusted_proxies));
     let request = request.data(viewer).data(client);

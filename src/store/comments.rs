@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Order};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
-    FromQueryResult, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -118,15 +118,15 @@ async fn fetch_page(
         Direction::NewestFirst => Order::Desc,
     };
     if let Some(Cursor { created_at, id }) = page.after {
-        let beyond = match direction {
-            Direction::OldestFirst => Condition::any()
-                .add(Column::CreatedAt.gt(created_at))
-                .add(Column::CreatedAt.eq(created_at).and(Column::Id.gt(id))),
-            Direction::NewestFirst => Condition::any()
-                .add(Column::CreatedAt.lt(created_at))
-                .add(Column::CreatedAt.eq(created_at).and(Column::Id.lt(id))),
-        };
-        query = query.filter(beyond);
+        // A row-value comparison, `(created_at, id) > (…)`: both databases
+        // seek straight to it in the index, where the equivalent OR of two
+        // conditions makes PostgreSQL walk the pages before it.
+        let position = Expr::tuple([Expr::col(Column::CreatedAt), Expr::col(Column::Id)]);
+        let cursor = Expr::tuple([Expr::value(created_at), Expr::value(id)]);
+        query = query.filter(match direction {
+            Direction::OldestFirst => position.gt(cursor),
+            Direction::NewestFirst => position.lt(cursor),
+        });
     }
     if page.first == 0 {
         let has_next_page = query.limit(1).one(db).await?.is_some();
