@@ -1,0 +1,339 @@
+//! The data every scenario reads, written through Parley's own storage
+//! layer (`parley::store`: its connection, migrations, entities and
+//! queries) and its moderator accounts:
+//!
+//! - `bench/hot`: 50 approved top-level comments; every fifth has three
+//!   approved replies, the first of which has two approved replies of its
+//!   own (100 comments in all, two levels of replies);
+//! - `bench/article-0000` to `bench/article-0999`: 20 approved comments
+//!   each, and one pending comment on every fifth (the moderation queue);
+//! - `bench/long`: 100,000 approved top-level comments;
+//! - one moderator account.
+//!
+//! Times start 40 days ago and grow by a millisecond per comment, so the
+//! order of every list is fixed and every seeded comment is older than
+//! anything posted during the run.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use parley::domain::ModeratorRole;
+use parley::domain::moderators::{self, NewModerator};
+use parley::store::entities::{article, comment};
+use parley::store::{Store, articles, now_micros};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait};
+use uuid::Uuid;
+
+pub const HOT_SLUG: &str = "bench/hot";
+pub const LONG_SLUG: &str = "bench/long";
+pub const ARTICLES: usize = 1_000;
+pub const PER_ARTICLE: usize = 20;
+pub const HOT_TOP_LEVEL: usize = 50;
+pub const LONG_COMMENTS: usize = 100_000;
+pub const MODERATOR_EMAIL: &str = "moderator@bench.example";
+pub const MODERATOR_PASSWORD: &str = "bench moderator password";
+
+/// Rows per `INSERT`, and rows per transaction.
+const BATCH: usize = 500;
+const ROWS_PER_TRANSACTION: usize = 20_000;
+
+pub fn article_slug(n: usize) -> String {
+    format!("bench/article-{n:04}")
+}
+
+/// What seeding made, for the rest of the run.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Seeded {
+    pub moderator_id: Uuid,
+    pub articles: usize,
+    pub comments: usize,
+    pub pending: usize,
+    /// Whether the planner has statistics (`ANALYZE` ran).
+    pub analyzed: bool,
+    pub seconds: f64,
+}
+
+/// Seeds an empty database; with `analyze`, SQLite also gets statistics.
+pub async fn seed(database_url: &str, analyze: bool) -> anyhow::Result<Seeded> {
+    let started = Instant::now();
+    let store = Store::connect(database_url).await?;
+    store.migrate().await?;
+
+    let now = now_micros();
+    let mut writer = Writer {
+        store: &store,
+        txn: None,
+        batch: Vec::with_capacity(BATCH),
+        in_transaction: 0,
+        clock: now - 40 * 24 * 3_600 * 1_000_000,
+        written: 0,
+        pending: 0,
+        text: Text::new(0x5eed),
+    };
+
+    let txn = store.begin_write().await?;
+    let hot = new_article(&txn, HOT_SLUG, "The hot article", now).await?;
+    let long = new_article(&txn, LONG_SLUG, "The long thread", now).await?;
+    let mut others = Vec::with_capacity(ARTICLES);
+    for n in 0..ARTICLES {
+        let slug = article_slug(n);
+        others.push(new_article(&txn, &slug, &format!("Article {n}"), now).await?);
+    }
+    txn.commit().await?;
+
+    // The hot article: top-level comments first, then replies, then
+    // replies to the first replies.
+    let mut top = Vec::with_capacity(HOT_TOP_LEVEL);
+    for _ in 0..HOT_TOP_LEVEL {
+        top.push(writer.comment(hot, None, "APPROVED").await?);
+    }
+    let mut first_replies = Vec::new();
+    for parent in top.iter().step_by(5) {
+        for r in 0..3 {
+            let reply = writer.comment(hot, Some(*parent), "APPROVED").await?;
+            if r == 0 {
+                first_replies.push(reply);
+            }
+        }
+    }
+    for parent in &first_replies {
+        for _ in 0..2 {
+            writer.comment(hot, Some(*parent), "APPROVED").await?;
+        }
+    }
+
+    for (n, article) in others.iter().enumerate() {
+        for _ in 0..PER_ARTICLE {
+            writer.comment(*article, None, "APPROVED").await?;
+        }
+        if n % 5 == 0 {
+            writer.comment(*article, None, "PENDING").await?;
+        }
+    }
+
+    for _ in 0..LONG_COMMENTS {
+        writer.comment(long, None, "APPROVED").await?;
+    }
+    let (comments, pending) = writer.finish().await?;
+
+    let moderator = moderators::add(
+        &store,
+        NewModerator {
+            email: MODERATOR_EMAIL.to_owned(),
+            name: "Bench Moderator".to_owned(),
+            role: ModeratorRole::Moderator,
+            password: MODERATOR_PASSWORD.to_owned(),
+        },
+    )
+    .await
+    .map_err(|err| anyhow::anyhow!("could not create the moderator: {}", err.message()))?;
+
+    let store_is_postgres = store.backend() == DbBackend::Postgres;
+    // PostgreSQL: what autovacuum would do on a live database before long.
+    if analyze || store_is_postgres {
+        store.db().execute_unprepared("ANALYZE").await?;
+    }
+    store.close().await;
+    Ok(Seeded {
+        moderator_id: moderator.id,
+        articles: ARTICLES + 2,
+        comments,
+        pending,
+        analyzed: analyze || store_is_postgres,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}
+
+async fn new_article(
+    txn: &DatabaseTransaction,
+    slug: &str,
+    title: &str,
+    now: i64,
+) -> anyhow::Result<Uuid> {
+    let id = Uuid::now_v7();
+    let inserted = articles::insert_if_absent(
+        txn,
+        article::Model {
+            id,
+            slug: slug.to_owned(),
+            title: title.to_owned(),
+            url: Some(format!("https://news.example/{slug}")),
+            comments_open: true,
+            created_at: now,
+            updated_at: now,
+        },
+    )
+    .await?;
+    anyhow::ensure!(inserted, "the article {slug} already exists");
+    Ok(id)
+}
+
+/// Writes comments in multi-row `INSERT`s, many to a transaction.
+struct Writer<'a> {
+    store: &'a Store,
+    txn: Option<DatabaseTransaction>,
+    batch: Vec<comment::ActiveModel>,
+    in_transaction: usize,
+    clock: i64,
+    written: usize,
+    pending: usize,
+    text: Text,
+}
+
+impl Writer<'_> {
+    async fn comment(
+        &mut self,
+        article_id: Uuid,
+        parent_id: Option<Uuid>,
+        status: &str,
+    ) -> anyhow::Result<Uuid> {
+        let id = Uuid::now_v7();
+        self.clock += 1_000;
+        let n = self.written;
+        self.batch.push(comment::ActiveModel {
+            id: Set(id),
+            article_id: Set(article_id),
+            parent_id: Set(parent_id),
+            author_name: Set(self.text.name()),
+            author_email: Set(format!("reader{}@example.org", n % 5_000)),
+            body: Set(self.text.body(n)),
+            status: Set(status.to_owned()),
+            created_at: Set(self.clock),
+            updated_at: Set(self.clock),
+        });
+        self.written += 1;
+        if status == "PENDING" {
+            self.pending += 1;
+        }
+        if self.batch.len() == BATCH {
+            self.flush().await?;
+        }
+        Ok(id)
+    }
+
+    async fn flush(&mut self) -> anyhow::Result<()> {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        if self.txn.is_none() {
+            self.txn = Some(self.store.begin_write().await?);
+        }
+        let txn = self.txn.as_ref().context("no transaction")?;
+        let rows = std::mem::take(&mut self.batch);
+        self.in_transaction += rows.len();
+        comment::Entity::insert_many(rows)
+            .exec_without_returning(txn)
+            .await?;
+        self.batch.reserve(BATCH);
+        if self.in_transaction >= ROWS_PER_TRANSACTION
+            && let Some(txn) = self.txn.take()
+        {
+            txn.commit().await?;
+            self.in_transaction = 0;
+        }
+        Ok(())
+    }
+
+    async fn finish(mut self) -> anyhow::Result<(usize, usize)> {
+        self.flush().await?;
+        if let Some(txn) = self.txn.take() {
+            txn.commit().await?;
+        }
+        Ok((self.written, self.pending))
+    }
+}
+
+/// Names and bodies of varied length, the same on every run. Some bodies
+/// hold line breaks, quotes and non-ASCII letters, which JSON escapes or
+/// keeps as they are.
+struct Text {
+    state: u64,
+}
+
+const WORDS: &[&str] = &[
+    "the",
+    "council",
+    "vote",
+    "budget",
+    "would",
+    "have",
+    "been",
+    "better",
+    "if",
+    "anyone",
+    "had",
+    "read",
+    "appendix",
+    "numbers",
+    "school",
+    "road",
+    "tax",
+    "mayor",
+    "we",
+    "finally",
+    "know",
+    "what",
+    "this",
+    "costs",
+    "and",
+    "who",
+    "pays",
+    "for",
+    "it",
+    "agree",
+    "not",
+    "sure",
+    "about",
+    "that",
+    "last",
+    "year",
+    "same",
+    "story",
+    "again",
+    "thanks",
+    "reporting",
+];
+const NAMES: &[&str] = &[
+    "Maria", "Jon", "Aiko", "Zoë", "Chidi", "Ingrid", "Mateus", "Noor", "Pavel", "Siobhán",
+];
+
+impl Text {
+    fn new(seed: u64) -> Self {
+        Self { state: seed }
+    }
+
+    /// xorshift64*: cheap and repeatable.
+    fn next(&mut self) -> u64 {
+        self.state ^= self.state >> 12;
+        self.state ^= self.state << 25;
+        self.state ^= self.state >> 27;
+        self.state.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn name(&mut self) -> String {
+        let n = self.next() as usize;
+        format!("{} {}", NAMES[n % NAMES.len()], (n >> 8) % 100)
+    }
+
+    /// 40 to 600 characters.
+    fn body(&mut self, n: usize) -> String {
+        let target = 40 + (self.next() % 560) as usize;
+        let mut body = String::with_capacity(target + 16);
+        while body.len() < target {
+            if !body.is_empty() {
+                body.push(' ');
+            }
+            body.push_str(WORDS[self.next() as usize % WORDS.len()]);
+        }
+        match n % 10 {
+            3 => body.push_str("\n\n\"Quoted,\" she said — café closed."),
+            7 => body.push_str(" (see \\appendix\\)\tok"),
+            _ => body.push('.'),
+        }
+        let mut chars = body.chars();
+        chars
+            .next()
+            .map(|first| first.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    }
+}
