@@ -4,14 +4,15 @@
 FROM rust:1-bookworm AS build
 WORKDIR /src
 
-# The workspace: the server crate, its `migration` member, and the test
-# target the manifest declares.
+# The workspace: the server crate, its `migration` and `bench` members, and
+# the test target the manifest declares. Only `parley` is built.
 COPY Cargo.toml Cargo.lock ./
 COPY migration ./migration
+COPY bench ./bench
 COPY src ./src
 COPY tests ./tests
 
-RUN cargo build --release --locked \
+RUN cargo build --release --locked -p parley \
  && install -m 0755 target/release/parley /usr/local/bin/parley
 
 # --- run -----------------------------------------------------------------
