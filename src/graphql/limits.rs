@@ -4,7 +4,7 @@
 //! database work.
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Number, Value as ConstValue};
+use async_graphql::{Number, Value as ConstValue, Variables};
 
 /// The limits of one request. The defaults leave room for every query a
 /// front end needs, replies five levels deep included.
@@ -32,10 +32,8 @@ impl Default for QueryLimits {
     }
 }
 
-/// The number of aliased fields in a document, fragments included once
-/// each; `None` if it does not parse (execution reports that).
-pub fn count_aliases(query: &str) -> Option<usize> {
-    let document: ExecutableDocument = async_graphql::parser::parse_query(query).ok()?;
+/// The number of aliased fields in a document, fragments included once each.
+pub fn count_aliases(document: &ExecutableDocument) -> usize {
     let operations = document
         .operations
         .iter()
@@ -44,7 +42,7 @@ pub fn count_aliases(query: &str) -> Option<usize> {
         .fragments
         .values()
         .map(|f| &f.node.selection_set.node);
-    Some(operations.chain(fragments).map(aliases_in).sum())
+    operations.chain(fragments).map(aliases_in).sum()
 }
 
 fn aliases_in(set: &SelectionSet) -> usize {
@@ -63,8 +61,12 @@ fn aliases_in(set: &SelectionSet) -> usize {
 /// The name of an argument or variable whose integer lies outside GraphQL's
 /// 32-bit `Int`, if any. async-graphql checks the range only when a field
 /// runs, so a field that never runs would accept it; every integer in the
-/// schema is an `Int`, so every integer is held to that range.
-pub fn out_of_range_integer(request: &async_graphql::Request) -> Option<String> {
+/// schema is an `Int`, so every integer is held to that range. The variables
+/// are checked even when the document does not parse.
+pub fn out_of_range_integer(
+    variables: &Variables,
+    document: Option<&ExecutableDocument>,
+) -> Option<String> {
     fn fits(number: &Number) -> bool {
         number.as_i64().is_some_and(|n| i32::try_from(n).is_ok())
             || (number.as_i64().is_none() && number.as_u64().is_none())
@@ -97,10 +99,10 @@ pub fn out_of_range_integer(request: &async_graphql::Request) -> Option<String> 
             Selection::FragmentSpread(_) => None,
         })
     }
-    if let Some((name, _)) = request.variables.iter().find(|(_, value)| !constant(value)) {
+    if let Some((name, _)) = variables.iter().find(|(_, value)| !constant(value)) {
         return Some(name.to_string());
     }
-    let document = async_graphql::parser::parse_query(&request.query).ok()?;
+    let document = document?;
     for (_, operation) in document.operations.iter() {
         for variable in &operation.node.variable_definitions {
             if variable
@@ -139,27 +141,36 @@ mod tests {
     #[test]
     fn counts_aliases_in_operations_and_fragments() {
         let query = "query { a: __typename b: __typename ...F ... on Query { c: __typename } } fragment F on Query { d: __typename }";
-        assert_eq!(count_aliases(query), Some(4));
+        assert_eq!(count_aliases(&parse(query)), 4);
     }
 
     #[test]
     fn unaliased_documents_count_zero() {
-        assert_eq!(count_aliases("{ article(slug: \"x\") { id } }"), Some(0));
+        assert_eq!(count_aliases(&parse("{ article(slug: \"x\") { id } }")), 0);
+    }
+
+    fn parse(query: &str) -> ExecutableDocument {
+        async_graphql::parser::parse_query(query).unwrap()
+    }
+
+    fn out_of_range(query: &str, variables: serde_json::Value) -> Option<String> {
+        out_of_range_integer(&Variables::from_json(variables), Some(&parse(query)))
     }
 
     #[test]
     fn integers_beyond_32_bits_are_found_in_literals_and_variables() {
-        let literal = async_graphql::Request::new("{ a(first: 2147483648) { b } }");
-        assert_eq!(out_of_range_integer(&literal).as_deref(), Some("first"));
-        let nested = async_graphql::Request::new("{ a { b(first: -2147483649) { c } } }");
-        assert_eq!(out_of_range_integer(&nested).as_deref(), Some("first"));
-        let variable = async_graphql::Request::new("query($n: Int) { a(first: $n) { b } }")
-            .variables(async_graphql::Variables::from_json(
-                serde_json::json!({ "n": 4_000_000_000_u64 }),
-            ));
-        assert_eq!(out_of_range_integer(&variable).as_deref(), Some("n"));
-        let fine = async_graphql::Request::new("{ a(first: 2147483647) { b(first: -5) } }");
-        assert_eq!(out_of_range_integer(&fine), None);
+        let none = serde_json::json!({});
+        let literal = out_of_range("{ a(first: 2147483648) { b } }", none.clone());
+        assert_eq!(literal.as_deref(), Some("first"));
+        let nested = out_of_range("{ a { b(first: -2147483649) { c } } }", none.clone());
+        assert_eq!(nested.as_deref(), Some("first"));
+        let variable = out_of_range(
+            "query($n: Int) { a(first: $n) { b } }",
+            serde_json::json!({ "n": 4_000_000_000_u64 }),
+        );
+        assert_eq!(variable.as_deref(), Some("n"));
+        let fine = out_of_range("{ a(first: 2147483647) { b(first: -5) } }", none);
+        assert_eq!(fine, None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! status codes of the GraphQL-over-HTTP spec.
 
 use async_graphql::http::GraphiQLSource;
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use axum::body::{Body, Bytes};
 use std::net::SocketAddr;
 
@@ -205,15 +205,19 @@ fn wants_html(headers: &HeaderMap) -> bool {
         .is_some_and(|accept| accept.contains("text/html"))
 }
 
-/// Whether every operation `request` could run is of kind `kind`. A
-/// document that does not parse passes: executing it reports the syntax
-/// error without running anything.
-pub(super) fn runs_only(request: &async_graphql::Request, kind: OperationType) -> bool {
-    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+/// Whether every operation a request could run in `document` is of kind
+/// `kind`. A document that does not parse (`None`) passes: executing it
+/// reports the syntax error without running anything.
+pub(super) fn runs_only(
+    document: Option<&ExecutableDocument>,
+    operation_name: Option<&str>,
+    kind: OperationType,
+) -> bool {
+    let Some(document) = document else {
         return true;
     };
     let is_kind = |ty: OperationType| ty == kind;
-    match (&document.operations, request.operation_name.as_deref()) {
+    match (&document.operations, operation_name) {
         (DocumentOperations::Single(op), _) => is_kind(op.node.ty),
         (DocumentOperations::Multiple(ops), Some(name)) => {
             ops.get(name).is_none_or(|op| is_kind(op.node.ty))
@@ -253,8 +257,14 @@ async fn execute(
         return success(state, headers, method, answer, hit);
     }
 
-    // A cached answer is always a query's; anything else is checked here.
-    let only_queries = runs_only(&request, OperationType::Query);
+    // A cached answer is always a query's; anything else is checked here,
+    // on the document parsed once for every check.
+    let document = async_graphql::parser::parse_query(&request.query).ok();
+    let only_queries = runs_only(
+        document.as_ref(),
+        request.operation_name.as_deref(),
+        OperationType::Query,
+    );
     if method == Method::Get && !only_queries {
         let mut response = request_error(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -265,7 +275,7 @@ async fn execute(
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    let aliases = count_aliases(&request.query).unwrap_or(0);
+    let aliases = document.as_ref().map_or(0, count_aliases);
     if aliases > state.max_aliases {
         return request_error(
             StatusCode::BAD_REQUEST,
@@ -275,7 +285,7 @@ async fn execute(
             ),
         );
     }
-    if let Some(name) = out_of_range_integer(&request) {
+    if let Some(name) = out_of_range_integer(&request.variables, document.as_ref()) {
         return request_error_naming(
             StatusCode::BAD_REQUEST,
             &format!("`{name}` is outside the range of Int (32-bit)"),

@@ -54,7 +54,9 @@ impl Executor for SubscriptionsOnly {
         request: Request,
         session_data: Option<Arc<Data>>,
     ) -> BoxStream<'static, Response> {
-        if !runs_only(&request, OperationType::Subscription) {
+        let document = async_graphql::parser::parse_query(&request.query).ok();
+        let operation = request.operation_name.as_deref();
+        if !runs_only(document.as_ref(), operation, OperationType::Subscription) {
             return futures_util::stream::once(async { refusal() }).boxed();
         }
         Executor::execute_stream(&self.0, request, session_data)
