@@ -22,5 +22,12 @@ pub mod graphql;
 pub mod http;
 pub mod store;
 
+/// The memory allocator of every program that links Parley. A GraphQL
+/// answer is built from many small, short-lived allocations made on several
+/// threads; mimalloc serves them faster than the system allocator and
+/// returns freed memory instead of keeping an arena per thread.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub use app::App;
 pub use config::Settings;
