@@ -3,8 +3,9 @@
 //! and serialises the same JSON Parley answers with, using serde.
 //!
 //! It runs the statements Parley runs for the same request, one for one
-//! (article by slug, approved count, the page, then per level of the
-//! thread the reply counts and first replies, each batched over the level),
+//! (the article by slug with its stored count of approved comments, the
+//! page with each comment's stored count of replies, then per level of the
+//! thread the first replies, batched over the level),
 //! on a pool tuned like Parley's. The ratio between the two is what Parley
 //! spends beyond the SQL itself: GraphQL parsing and validation, resolvers,
 //! batch loaders, SeaORM. It takes the slug, the cursor and the new comment
@@ -300,33 +301,25 @@ fn placeholders(first: usize, count: usize) -> String {
         .join(", ")
 }
 
-type CommentRow = (Uuid, String, String, i64);
-type ReplyRow = (Uuid, Uuid, String, String, i64);
+type CommentRow = (Uuid, String, String, i64, i64);
+type ReplyRow = (Uuid, Uuid, String, String, i64, i64);
 
-/// An article's approved comments: 2 statements, the page, then for each
-/// level of replies 2 more, and the reply counts of the last level.
+/// An article's approved comments: the article, the page, then one
+/// statement per level of replies.
 async fn thread(pool: &Pool, slug: &str, shape: Shape) -> Result<Option<ArticleOut>, sqlx::Error> {
-    let article: Option<(Uuid,)> = on_pool!(pool, |p| {
-        sqlx::query_as("SELECT id FROM articles WHERE slug = $1")
+    let article: Option<(Uuid, i64)> = on_pool!(pool, |p| {
+        sqlx::query_as("SELECT id, approved_comment_count FROM articles WHERE slug = $1")
             .bind(slug)
             .fetch_optional(p)
             .await
     })?;
-    let Some((article_id,)) = article else {
+    let Some((article_id, comment_count)) = article else {
         return Ok(None);
     };
-    let (comment_count,): (i64,) = on_pool!(pool, |p| {
-        sqlx::query_as(
-            "SELECT COUNT(*) FROM comments WHERE article_id = $1 AND status = 'APPROVED'",
-        )
-        .bind(article_id)
-        .fetch_one(p)
-        .await
-    })?;
     let rows: Vec<CommentRow> = match shape.after {
         None => on_pool!(pool, |p| {
             sqlx::query_as(
-                "SELECT id, author_name, body, created_at FROM comments \
+                "SELECT id, author_name, body, created_at, approved_reply_count FROM comments \
                  WHERE article_id = $1 AND parent_id IS NULL AND status = 'APPROVED' \
                  ORDER BY created_at, id LIMIT $2",
             )
@@ -337,7 +330,7 @@ async fn thread(pool: &Pool, slug: &str, shape: Shape) -> Result<Option<ArticleO
         })?,
         Some((created_at, id)) => on_pool!(pool, |p| {
             sqlx::query_as(
-                "SELECT id, author_name, body, created_at FROM comments \
+                "SELECT id, author_name, body, created_at, approved_reply_count FROM comments \
                  WHERE article_id = $1 AND parent_id IS NULL AND status = 'APPROVED' \
                  AND (created_at, id) > ($2, $3) \
                  ORDER BY created_at, id LIMIT $4",
@@ -365,19 +358,19 @@ async fn thread(pool: &Pool, slug: &str, shape: Shape) -> Result<Option<ArticleO
     }))
 }
 
-fn comment_out((id, author_name, body, created_at): CommentRow) -> CommentOut {
+fn comment_out((id, author_name, body, created_at, reply_count): CommentRow) -> CommentOut {
     CommentOut {
         id,
         author_name,
         body,
         created_at: Time(created_at),
-        reply_count: 0,
+        reply_count,
         replies: None,
     }
 }
 
-/// Sets the reply counts of `level`, and below it `levels` levels of first
-/// replies, each with their counts: one statement per level for each.
+/// Hangs `levels` levels of first replies under `level`: one statement per
+/// level.
 async fn fill_levels(
     pool: &Pool,
     article_id: Uuid,
@@ -389,25 +382,20 @@ async fn fill_levels(
     // the level above.
     let mut stack: Vec<Vec<(usize, CommentOut)>> = Vec::new();
     let mut ids: Vec<Uuid> = level.iter().map(|c| c.id).collect();
-    let counts = reply_counts(pool, article_id, &ids).await?;
-    for comment in level.iter_mut() {
-        comment.reply_count = counts.get(&comment.id).copied().unwrap_or(0);
-    }
     for _ in 0..levels {
         let rows = first_replies(pool, article_id, &ids, first).await?;
         let index: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        let mut below: Vec<(usize, CommentOut)> = rows
+        let below: Vec<(usize, CommentOut)> = rows
             .into_iter()
-            .map(|(id, parent, author_name, body, created_at)| {
+            .map(|(id, parent, author_name, body, created_at, replies)| {
                 let at = index.get(&parent).copied().unwrap_or(usize::MAX);
-                (at, comment_out((id, author_name, body, created_at)))
+                (
+                    at,
+                    comment_out((id, author_name, body, created_at, replies)),
+                )
             })
             .collect();
         ids = below.iter().map(|(_, c)| c.id).collect();
-        let counts = reply_counts(pool, article_id, &ids).await?;
-        for (_, comment) in &mut below {
-            comment.reply_count = counts.get(&comment.id).copied().unwrap_or(0);
-        }
         stack.push(below);
     }
     // Hang each level under the one above, bottom up.
@@ -439,31 +427,6 @@ async fn fill_levels(
     Ok(())
 }
 
-/// The approved replies of each of `parents`. Replies live in their
-/// parent's article; naming it lets SQLite use the thread index.
-async fn reply_counts(
-    pool: &Pool,
-    article_id: Uuid,
-    parents: &[Uuid],
-) -> Result<HashMap<Uuid, i64>, sqlx::Error> {
-    if parents.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let sql = format!(
-        "SELECT parent_id, COUNT(*) FROM comments WHERE article_id = $1 \
-         AND parent_id IN ({}) AND status = 'APPROVED' GROUP BY parent_id",
-        placeholders(2, parents.len())
-    );
-    let rows: Vec<(Uuid, i64)> = on_pool!(pool, |p| {
-        let mut query = sqlx::query_as(AssertSqlSafe(sql)).bind(article_id);
-        for id in parents {
-            query = query.bind(*id);
-        }
-        query.fetch_all(p).await
-    })?;
-    Ok(rows.into_iter().collect())
-}
-
 /// The first `first` approved replies of each of `parents`, in one
 /// statement (a window function numbers each parent's replies).
 async fn first_replies(
@@ -476,8 +439,8 @@ async fn first_replies(
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT id, parent_id, author_name, body, created_at FROM \
-         (SELECT id, parent_id, author_name, body, created_at, \
+        "SELECT id, parent_id, author_name, body, created_at, approved_reply_count FROM \
+         (SELECT id, parent_id, author_name, body, created_at, approved_reply_count, \
           ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY created_at, id) AS position \
           FROM comments WHERE article_id = $1 AND parent_id IN ({}) \
           AND status = 'APPROVED') AS numbered \

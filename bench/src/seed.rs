@@ -14,6 +14,7 @@
 //! order of every list is fixed and every seeded comment is older than
 //! anything posted during the run.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::Context;
@@ -21,7 +22,11 @@ use parley::domain::ModeratorRole;
 use parley::domain::moderators::{self, NewModerator};
 use parley::store::entities::{article, comment};
 use parley::store::{Store, articles, now_micros};
-use sea_orm::{ActiveValue::Set, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter,
+};
 use uuid::Uuid;
 
 pub const HOT_SLUG: &str = "bench/hot";
@@ -68,6 +73,8 @@ pub async fn seed(database_url: &str, analyze: bool) -> anyhow::Result<Seeded> {
         clock: now - 40 * 24 * 3_600 * 1_000_000,
         written: 0,
         pending: 0,
+        approved_in: HashMap::new(),
+        replies_of: HashMap::new(),
         text: Text::new(0x5eed),
     };
 
@@ -161,6 +168,7 @@ async fn new_article(
             comments_open: true,
             created_at: now,
             updated_at: now,
+            approved_comment_count: 0,
         },
     )
     .await?;
@@ -177,6 +185,10 @@ struct Writer<'a> {
     clock: i64,
     written: usize,
     pending: usize,
+    /// The stored counts the comments add up to: approved comments per
+    /// article, approved replies per comment.
+    approved_in: HashMap<Uuid, i64>,
+    replies_of: HashMap<Uuid, i64>,
     text: Text,
 }
 
@@ -200,9 +212,15 @@ impl Writer<'_> {
             status: Set(status.to_owned()),
             created_at: Set(self.clock),
             updated_at: Set(self.clock),
+            approved_reply_count: Set(0),
         });
         self.written += 1;
-        if status == "PENDING" {
+        if status == "APPROVED" {
+            *self.approved_in.entry(article_id).or_default() += 1;
+            if let Some(parent) = parent_id {
+                *self.replies_of.entry(parent).or_default() += 1;
+            }
+        } else {
             self.pending += 1;
         }
         if self.batch.len() == BATCH {
@@ -234,11 +252,29 @@ impl Writer<'_> {
         Ok(())
     }
 
+    /// Writes what is left, then the counts the comments add up to, as
+    /// Parley keeps them when comments are posted and moderated one by one.
     async fn finish(mut self) -> anyhow::Result<(usize, usize)> {
         self.flush().await?;
         if let Some(txn) = self.txn.take() {
             txn.commit().await?;
         }
+        let txn = self.store.begin_write().await?;
+        for (article_id, count) in &self.approved_in {
+            article::Entity::update_many()
+                .col_expr(article::Column::ApprovedCommentCount, Expr::value(*count))
+                .filter(article::Column::Id.eq(*article_id))
+                .exec(&txn)
+                .await?;
+        }
+        for (comment_id, count) in &self.replies_of {
+            comment::Entity::update_many()
+                .col_expr(comment::Column::ApprovedReplyCount, Expr::value(*count))
+                .filter(comment::Column::Id.eq(*comment_id))
+                .exec(&txn)
+                .await?;
+        }
+        txn.commit().await?;
         Ok((self.written, self.pending))
     }
 }

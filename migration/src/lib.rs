@@ -14,6 +14,7 @@ mod m20261125_000004_create_moderation_actions;
 mod m20261125_000005_create_server_secrets;
 mod m20261125_000006_create_post_marks;
 mod m20261125_000007_add_token_revocation;
+mod m20261125_000008_add_approved_counts;
 
 /// Runs Parley's migrations in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_create_server_secrets::Migration),
             Box::new(m20261125_000006_create_post_marks::Migration),
             Box::new(m20261125_000007_add_token_revocation::Migration),
+            Box::new(m20261125_000008_add_approved_counts::Migration),
         ]
     }
 }

@@ -46,6 +46,7 @@ pub async fn upsert(
             comments_open: input.comments_open.unwrap_or(true),
             created_at: now,
             updated_at: now,
+            approved_comment_count: 0,
         };
         if articles::insert_if_absent(&txn, fresh.clone()).await? {
             created = Some(fresh);

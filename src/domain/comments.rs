@@ -56,12 +56,21 @@ pub async fn post(
     let email = Email::parse(&input.author_email)?;
     let body = CommentBody::parse(&input.body)?;
 
+    let status = rules.mode.initial_status();
     let txn = store.begin_write().await?;
-    // The shared lock keeps moderators from closing the article, or from
-    // hiding or deleting the parent, until this comment is stored.
-    let article = articles::lock_shared_by_slug(&txn, slug.as_str())
-        .await?
-        .ok_or(AppError::NotFound("article"))?;
+    // The lock keeps moderators from closing the article, or from hiding or
+    // deleting the parent, until this comment is stored. A pending comment
+    // changes nothing readers see, so a shared lock does and posters do not
+    // wait for each other; a comment approved at once adds to the article's
+    // count, so it takes the lock that writing the count needs from the
+    // start (taking it later, under another poster's shared lock, would
+    // deadlock on PostgreSQL).
+    let article = if status == CommentStatus::Approved {
+        articles::lock_for_update_by_slug(&txn, slug.as_str()).await?
+    } else {
+        articles::lock_shared_by_slug(&txn, slug.as_str()).await?
+    }
+    .ok_or(AppError::NotFound("article"))?;
     if !article.comments_open {
         return Err(AppError::CommentsClosed);
     }
@@ -93,7 +102,6 @@ pub async fn post(
         now,
     )
     .await?;
-    let status = rules.mode.initial_status();
     let stored = comments::insert(
         &txn,
         comment::Model {
@@ -106,6 +114,7 @@ pub async fn post(
             status: status.as_str().to_owned(),
             created_at: now,
             updated_at: now,
+            approved_reply_count: 0,
         },
     )
     .await?;

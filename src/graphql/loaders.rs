@@ -1,7 +1,8 @@
-//! Batch loaders: the articles, reply counts and first pages of replies of
-//! a page of comments cost one query each, whatever the page's length, so a
-//! thread read costs the same number of statements however many comments it
-//! holds. They batch only; nothing is cached across requests.
+//! Batch loaders: the articles and first pages of replies of a page of
+//! comments cost one query each, whatever the page's length, so a thread
+//! read costs the same number of statements however many comments it holds.
+//! (Reply counts are stored on each comment.) They batch only; nothing is
+//! cached across requests.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -25,50 +26,6 @@ impl Loader<Uuid> for ArticleLoader {
             .await
             .map_err(Arc::new)?;
         Ok(found.into_iter().map(|a| (a.id, a)).collect())
-    }
-}
-
-/// A comment, named with its article: batches go article by article, so
-/// the database can use the thread index.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct CommentKey {
-    pub article: Uuid,
-    pub comment: Uuid,
-}
-
-/// Groups keys by article.
-fn by_article<K: Copy>(keys: &[K], article: impl Fn(&K) -> Uuid) -> HashMap<Uuid, Vec<K>> {
-    let mut groups: HashMap<Uuid, Vec<K>> = HashMap::new();
-    for key in keys {
-        groups.entry(article(key)).or_default().push(*key);
-    }
-    groups
-}
-
-/// Approved direct replies by parent comment.
-pub struct ReplyCountLoader(pub Store);
-
-impl Loader<CommentKey> for ReplyCountLoader {
-    type Value = u64;
-    type Error = Arc<DbErr>;
-
-    async fn load(
-        &self,
-        keys: &[CommentKey],
-    ) -> Result<HashMap<CommentKey, Self::Value>, Self::Error> {
-        let mut counts = HashMap::new();
-        for (article, group) in by_article(keys, |k| k.article) {
-            let parents: Vec<Uuid> = group.iter().map(|k| k.comment).collect();
-            let found = comments::count_approved_replies(self.0.db(), article, &parents)
-                .await
-                .map_err(Arc::new)?;
-            counts.extend(
-                found
-                    .into_iter()
-                    .map(|(comment, n)| (CommentKey { article, comment }, n)),
-            );
-        }
-        Ok(counts)
     }
 }
 

@@ -71,15 +71,10 @@ pub fn build(services: Services, limits: &QueryLimits) -> Schemas {
     let schema = |for_moderators: bool| {
         let articles =
             DataLoader::new(loaders::ArticleLoader(services.store.clone()), tokio::spawn);
-        let reply_counts = DataLoader::new(
-            loaders::ReplyCountLoader(services.store.clone()),
-            tokio::spawn,
-        );
         let replies = DataLoader::new(loaders::RepliesLoader(services.store.clone()), tokio::spawn);
         let mut builder = Schema::build(Query, Mutation, Subscription)
             .data(services.clone())
             .data(articles)
-            .data(reply_counts)
             .data(replies)
             .limit_depth(limits.max_depth)
             .limit_complexity(limits.max_complexity);

@@ -1,15 +1,14 @@
 //! Queries on comments: the threaded reads readers make on every page view,
 //! the moderation queue, and the writes of posting and moderating.
 
-use std::collections::HashMap;
-
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Order};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set, Statement,
 };
 use uuid::Uuid;
 
+use super::entities::article::{self, Entity as Article};
 use super::entities::comment::{self, Column, Entity as Comment};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::{CommentStatus, Cursor};
@@ -89,7 +88,8 @@ pub async fn first_replies(
     let status = placeholder(parents.len() + 2);
     let limit = placeholder(parents.len() + 3);
     let sql = format!(
-        "SELECT id, article_id, parent_id, author_name, author_email, body, status, created_at, updated_at \
+        "SELECT id, article_id, parent_id, author_name, author_email, body, status, created_at, updated_at, \
+                approved_reply_count \
          FROM (SELECT comments.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY created_at, id) AS position \
                FROM comments WHERE article_id = {article} AND parent_id IN ({}) AND status = {status}) AS numbered \
          WHERE position <= {limit} ORDER BY parent_id, created_at, id",
@@ -166,55 +166,14 @@ pub async fn exists_duplicate(
     Ok(found.is_some())
 }
 
-/// Approved comments of an article at every depth.
-pub async fn count_approved(db: &impl ConnectionTrait, article_id: Uuid) -> Result<u64, DbErr> {
-    Comment::find()
-        .filter(Column::ArticleId.eq(article_id))
-        .filter(Column::Status.eq(CommentStatus::Approved.as_str()))
-        .count(db)
-        .await
-}
-
-#[derive(Debug, FromQueryResult)]
-struct ParentCount {
-    parent_id: Uuid,
-    replies: i64,
-}
-
-/// Approved direct replies of each of `parents` (comments of the article
-/// `article_id`), in one query. Parents without replies are absent from the
-/// map. Naming the article lets the planner use the thread index rather than
-/// walk every approved comment.
-pub async fn count_approved_replies(
-    db: &impl ConnectionTrait,
-    article_id: Uuid,
-    parents: &[Uuid],
-) -> Result<HashMap<Uuid, u64>, DbErr> {
-    if parents.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let rows = Comment::find()
-        .select_only()
-        .column(Column::ParentId)
-        .column_as(Expr::col(Column::Id).count(), "replies")
-        .filter(Column::ArticleId.eq(article_id))
-        .filter(Column::ParentId.is_in(parents.iter().copied()))
-        .filter(Column::Status.eq(CommentStatus::Approved.as_str()))
-        .group_by(Column::ParentId)
-        .into_model::<ParentCount>()
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| (row.parent_id, u64::try_from(row.replies).unwrap_or(0)))
-        .collect())
-}
-
+/// Stores a new comment; an approved one counts at once in its article's
+/// and its parent's counts.
 pub async fn insert(
     db: &impl ConnectionTrait,
     model: comment::Model,
 ) -> Result<comment::Model, DbErr> {
-    comment::ActiveModel {
+    let approved = is_approved(&model.status);
+    let stored = comment::ActiveModel {
         id: Set(model.id),
         article_id: Set(model.article_id),
         parent_id: Set(model.parent_id),
@@ -224,25 +183,43 @@ pub async fn insert(
         status: Set(model.status),
         created_at: Set(model.created_at),
         updated_at: Set(model.updated_at),
+        approved_reply_count: Set(0),
     }
     .insert(db)
-    .await
+    .await?;
+    if approved {
+        adjust_counts(db, stored.article_id, stored.parent_id, 1).await?;
+    }
+    Ok(stored)
 }
 
+/// Changes a comment's status, and the counts it enters or leaves.
 pub async fn set_status(
     db: &impl ConnectionTrait,
     comment: comment::Model,
     status: CommentStatus,
     now: i64,
 ) -> Result<comment::Model, DbErr> {
+    let was_approved = is_approved(&comment.status);
     let mut row: comment::ActiveModel = comment.into();
     row.status = Set(status.as_str().to_owned());
     row.updated_at = Set(now);
-    row.update(db).await
+    let updated = row.update(db).await?;
+    let delta = match (was_approved, status == CommentStatus::Approved) {
+        (false, true) => 1,
+        (true, false) => -1,
+        _ => return Ok(updated),
+    };
+    adjust_counts(db, updated.article_id, updated.parent_id, delta).await?;
+    Ok(updated)
 }
 
 /// Deletes a comment for good (its name, email and body go with the row),
-/// first moving its replies up to its own parent so no reply is lost.
+/// first moving its replies up to its own parent so no reply is lost. The
+/// counts follow: the article loses the comment if it was approved, and
+/// the parent, if any, loses it and gains its approved replies. `comment`
+/// must have been read in this transaction, after its article was locked,
+/// so that its own reply count is current.
 pub async fn delete_and_reparent(
     db: &impl ConnectionTrait,
     comment: &comment::Model,
@@ -253,5 +230,62 @@ pub async fn delete_and_reparent(
         .exec(db)
         .await?;
     Comment::delete_by_id(comment.id).exec(db).await?;
+    let leaving = i64::from(is_approved(&comment.status));
+    if leaving > 0 {
+        Article::update_many()
+            .col_expr(
+                article::Column::ApprovedCommentCount,
+                Expr::col(article::Column::ApprovedCommentCount).sub(leaving),
+            )
+            .filter(article::Column::Id.eq(comment.article_id))
+            .exec(db)
+            .await?;
+    }
+    let moved_up = comment.approved_reply_count - leaving;
+    if let Some(parent) = comment.parent_id.filter(|_| moved_up != 0) {
+        add_to_reply_count(db, parent, moved_up).await?;
+    }
+    Ok(())
+}
+
+fn is_approved(status: &str) -> bool {
+    status == CommentStatus::Approved.as_str()
+}
+
+/// Adds `delta` approved comments to the article's count and, for a reply,
+/// to its parent's count of replies.
+async fn adjust_counts(
+    db: &impl ConnectionTrait,
+    article_id: Uuid,
+    parent_id: Option<Uuid>,
+    delta: i64,
+) -> Result<(), DbErr> {
+    Article::update_many()
+        .col_expr(
+            article::Column::ApprovedCommentCount,
+            Expr::col(article::Column::ApprovedCommentCount).add(delta),
+        )
+        .filter(article::Column::Id.eq(article_id))
+        .exec(db)
+        .await?;
+    if let Some(parent) = parent_id {
+        add_to_reply_count(db, parent, delta).await?;
+    }
+    Ok(())
+}
+
+async fn add_to_reply_count(
+    db: &impl ConnectionTrait,
+    parent: Uuid,
+    delta: i64,
+) -> Result<(), DbErr> {
+    Comment::update_many()
+        .col_expr(
+            Column::ApprovedReplyCount,
+            Expr::col(Column::ApprovedReplyCount).add(delta),
+        )
+        .filter(Column::Id.eq(parent))
+        .exec(db)
+        .await?;
     Ok(())
 }

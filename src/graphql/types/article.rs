@@ -36,11 +36,8 @@ impl Article {
     }
 
     /// Approved comments at every depth.
-    async fn comment_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        let count = comments::count_approved(services(ctx).store.db(), self.0.id)
-            .await
-            .map_err(crate::error::AppError::from)?;
-        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    async fn comment_count(&self) -> i32 {
+        super::comment::saturating_i32(self.0.approved_comment_count)
     }
 
     /// Approved top-level comments.

@@ -8,9 +8,7 @@ use crate::auth::Viewer;
 use crate::domain::page::Page;
 use crate::domain::{self, PageRequest};
 use crate::error::AppError;
-use crate::graphql::loaders::{
-    ArticleLoader, CommentKey, FirstReplies, RepliesLoader, ReplyCountLoader,
-};
+use crate::graphql::loaders::{ArticleLoader, FirstReplies, RepliesLoader};
 use crate::graphql::{services, viewer};
 use crate::store::comments::{self, Direction, Level};
 use crate::store::entities::comment;
@@ -73,17 +71,8 @@ impl Comment {
     }
 
     /// Approved direct replies.
-    async fn reply_count(&self, ctx: &Context<'_>) -> Result<i32> {
-        let count = ctx
-            .data_unchecked::<DataLoader<ReplyCountLoader>>()
-            .load_one(CommentKey {
-                article: self.0.article_id,
-                comment: self.0.id,
-            })
-            .await
-            .map_err(|err| AppError::Internal(err.into()))?
-            .unwrap_or(0);
-        Ok(i32::try_from(count).unwrap_or(i32::MAX))
+    async fn reply_count(&self) -> i32 {
+        saturating_i32(self.0.approved_reply_count)
     }
 
     /// Approved direct replies, oldest first.
@@ -124,4 +113,9 @@ impl Comment {
         .map_err(AppError::from)?;
         Ok(found.into())
     }
+}
+
+/// A stored count as a GraphQL `Int`, which holds 32 bits.
+pub(super) fn saturating_i32(count: i64) -> i32 {
+    i32::try_from(count.max(0)).unwrap_or(i32::MAX)
 }

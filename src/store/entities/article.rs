@@ -15,6 +15,8 @@ pub struct Model {
     /// Microseconds since the Unix epoch.
     pub created_at: i64,
     pub updated_at: i64,
+    /// Approved comments at every depth, kept by the writes that change it.
+    pub approved_comment_count: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -18,6 +18,8 @@ pub struct Model {
     /// Microseconds since the Unix epoch.
     pub created_at: i64,
     pub updated_at: i64,
+    /// Approved direct replies, kept by the writes that change it.
+    pub approved_reply_count: i64,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
