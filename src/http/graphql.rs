@@ -307,7 +307,12 @@ async fn execute(
     };
     let schema = state.schemas.for_viewer(&viewer);
     let client = ClientAddr(client_ip(peer.ip(), headers, &state.trusted_proxies));
-    let request = request.data(viewer).data(client);
+    let mut request = request.data(viewer).data(client);
+    // Executed as parsed here; a document that did not parse is parsed
+    // again by the executor, which reports the syntax error.
+    if let Some(document) = document {
+        request.set_parsed_query(document);
+    }
     let Ok(mut response) =
         tokio::time::timeout(state.request_timeout, schema.execute(request)).await
     else {

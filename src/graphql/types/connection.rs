@@ -1,25 +1,53 @@
-//! Paginated lists of comments, in the Relay connection shape.
+//! Paginated lists of comments, in the Relay connection shape. A page holds
+//! its comments once; edges, cursors and page info are made only when a
+//! query asks for them.
 
-use async_graphql::SimpleObject;
+use async_graphql::{Object, SimpleObject};
 
 use super::Comment;
 use crate::domain::Cursor;
 use crate::domain::page::Page;
 use crate::store::entities::comment;
 
-/// One page of comments.
-#[derive(SimpleObject)]
 pub struct CommentConnection {
-    pub edges: Vec<CommentEdge>,
-    pub nodes: Vec<Comment>,
-    pub page_info: PageInfo,
+    comments: Vec<Comment>,
+    has_next_page: bool,
+    has_previous_page: bool,
 }
 
+/// One page of comments.
+#[Object]
+impl CommentConnection {
+    async fn edges(&self) -> Vec<CommentEdge<'_>> {
+        self.comments.iter().map(CommentEdge).collect()
+    }
+
+    async fn nodes(&self) -> &[Comment] {
+        &self.comments
+    }
+
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+            start_cursor: self.comments.first().map(cursor_of),
+            end_cursor: self.comments.last().map(cursor_of),
+        }
+    }
+}
+
+pub struct CommentEdge<'a>(&'a Comment);
+
 /// A comment and the cursor to continue after it.
-#[derive(SimpleObject)]
-pub struct CommentEdge {
-    pub cursor: String,
-    pub node: Comment,
+#[Object(name = "CommentEdge")]
+impl CommentEdge<'_> {
+    async fn cursor(&self) -> String {
+        cursor_of(self.0)
+    }
+
+    async fn node(&self) -> &Comment {
+        self.0
+    }
 }
 
 /// Where a page stands in its list.
@@ -31,34 +59,20 @@ pub struct PageInfo {
     pub end_cursor: Option<String>,
 }
 
-fn cursor_of(comment: &comment::Model) -> String {
+fn cursor_of(comment: &Comment) -> String {
     Cursor {
-        created_at: comment.created_at,
-        id: comment.id,
+        created_at: comment.0.created_at,
+        id: comment.0.id,
     }
     .encode()
 }
 
 impl From<Page<comment::Model>> for CommentConnection {
     fn from(page: Page<comment::Model>) -> Self {
-        let edges: Vec<CommentEdge> = page
-            .items
-            .iter()
-            .map(|c| CommentEdge {
-                cursor: cursor_of(c),
-                node: Comment(c.clone()),
-            })
-            .collect();
-        let page_info = PageInfo {
+        Self {
+            comments: page.items.into_iter().map(Comment).collect(),
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
-            start_cursor: edges.first().map(|e| e.cursor.clone()),
-            end_cursor: edges.last().map(|e| e.cursor.clone()),
-        };
-        Self {
-            edges,
-            nodes: page.items.into_iter().map(Comment).collect(),
-            page_info,
         }
     }
 }
