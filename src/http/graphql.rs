@@ -330,14 +330,20 @@ async fn execute(
     };
     if response.errors.is_empty() {
         let body = Bytes::from(serde_json::to_vec(&response).unwrap_or_default());
-        let fresh = CachedAnswer {
-            etag: etag_of(&body),
-            body,
+        let cache_entry = match (&state.read_cache, generation, cache_key) {
+            (Some(cache), Some(generation), Some(key)) if only_queries => {
+                Some((cache, generation, key))
+            }
+            _ => None,
         };
-        if let (Some(cache), Some(generation), Some(key)) =
-            (&state.read_cache, generation, cache_key)
-            && only_queries
-        {
+        // Only GET answers carry an ETag; a cached answer may later serve one.
+        let etag = if method == Method::Get || cache_entry.is_some() {
+            etag_of(&body)
+        } else {
+            String::new()
+        };
+        let fresh = CachedAnswer { etag, body };
+        if let Some((cache, generation, key)) = cache_entry {
             cache.put(key, generation, fresh.clone());
         }
         return success(state, headers, method, answer, fresh);
@@ -406,7 +412,10 @@ fn success(
     if let Ok(value) = HeaderValue::from_str(&cache_control) {
         headers.insert(header::CACHE_CONTROL, value);
     }
-    if anonymous && let Ok(value) = HeaderValue::from_str(&body.etag) {
+    if anonymous
+        && method == Method::Get
+        && let Ok(value) = HeaderValue::from_str(&body.etag)
+    {
         headers.insert(header::ETAG, value);
     }
     response
