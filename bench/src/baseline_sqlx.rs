@@ -111,6 +111,8 @@ async fn connect(url: &str) -> anyhow::Result<Pool> {
             .max_connections(8)
             .min_connections(1)
             .acquire_timeout(Duration::from_secs(5))
+            // Parley's planner setting: statements are compiled once.
+            .after_connect(|conn, _| Box::pin(parley::store::stable_query_plans(conn)))
             .connect_with(options)
             .await
             .context("could not open the SQLite database")?;

@@ -31,6 +31,9 @@ const POSTGRES_POOL_SIZE: u32 = 10;
 /// The PostgreSQL advisory lock that serialises migrations ("parley" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7061_726c_6579;
 
+/// How often opening the database is tried while SQLite reports it locked.
+const CONNECT_ATTEMPTS: u32 = 8;
+
 /// How often a post-erasure checkpoint is tried before giving up.
 const CHECKPOINT_ATTEMPTS: u32 = 10;
 
@@ -65,11 +68,14 @@ impl Store {
                         .foreign_keys(true)
                         // Deleted comments are overwritten, not just unlinked.
                         .pragma("secure_delete", "ON")
+                })
+                .map_sqlx_sqlite_pool_opts(|pool| {
+                    pool.after_connect(|conn, _| Box::pin(stable_query_plans(conn)))
                 });
         } else {
             options.max_connections(POSTGRES_POOL_SIZE);
         }
-        let db = Database::connect(options)
+        let db = connect_retrying_while_locked(options)
             .await
             .context("could not connect to the database")?;
         Ok(Self { db })
@@ -166,6 +172,65 @@ impl Store {
             tracing::warn!(error = %err, "closing the database failed");
         }
     }
+}
+
+/// Opens the pool. Instances opening a new SQLite file at the same moment
+/// can find it locked while another switches it to WAL (SQLite does not
+/// wait out that lock): such a failure is retried a few times.
+async fn connect_retrying_while_locked(
+    options: ConnectOptions,
+) -> Result<DatabaseConnection, DbErr> {
+    let mut attempt = 1;
+    loop {
+        match Database::connect(options.clone()).await {
+            Err(err) if attempt < CONNECT_ATTEMPTS && is_locked(&err) => {
+                tracing::debug!(attempt, "the database is locked; connecting again");
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            result => return result,
+        }
+    }
+}
+
+/// Whether SQLite answered SQLITE_BUSY ("database is locked").
+fn is_locked(err: &DbErr) -> bool {
+    let DbErr::Conn(sea_orm::RuntimeErr::SqlxError(err)) = err else {
+        return false;
+    };
+    err.as_database_error()
+        .and_then(|db| db.code())
+        .is_some_and(|code| code == "5")
+}
+
+/// Turns on SQLite's query planner stability guarantee for a new
+/// connection. Without it, a statement whose `LIMIT` is a bound parameter
+/// (every page of comments) is planned for the value bound, so SQLite
+/// compiles it again each time it runs, and the statement cache saves
+/// nothing. Parley's plans never depend on the values bound.
+pub async fn stable_query_plans(
+    conn: &mut sea_orm::sqlx::SqliteConnection,
+) -> sea_orm::sqlx::Result<()> {
+    use std::os::raw::c_int;
+    let mut handle = conn.lock_handle().await?;
+    let db = handle.as_raw_handle().as_ptr();
+    // SAFETY: `db` is this connection's open handle, locked away from its
+    // worker thread until `handle` drops; SQLITE_DBCONFIG_ENABLE_QPSG takes
+    // an int and an optional int pointer for the new setting.
+    let rc = unsafe {
+        libsqlite3_sys::sqlite3_db_config(
+            db,
+            libsqlite3_sys::SQLITE_DBCONFIG_ENABLE_QPSG,
+            1 as c_int,
+            std::ptr::null_mut::<c_int>(),
+        )
+    };
+    if rc != libsqlite3_sys::SQLITE_OK {
+        return Err(sea_orm::sqlx::Error::Protocol(format!(
+            "could not set SQLITE_DBCONFIG_ENABLE_QPSG (code {rc})"
+        )));
+    }
+    Ok(())
 }
 
 /// Runs `PRAGMA wal_checkpoint(TRUNCATE)`; whether it completed.
