@@ -11,7 +11,8 @@ use async_graphql::dataloader::Loader;
 use sea_orm::DbErr;
 use uuid::Uuid;
 
-use crate::store::entities::{article, comment};
+use crate::store::comments::{Emails, ThreadComment};
+use crate::store::entities::article;
 use crate::store::{Store, articles, comments};
 
 /// Articles by id.
@@ -35,6 +36,7 @@ pub struct FirstReplies {
     pub article: Uuid,
     pub parent: Uuid,
     pub first: u64,
+    pub emails: Emails,
 }
 
 /// First pages of replies: up to `first + 1` replies per parent, so the
@@ -42,24 +44,24 @@ pub struct FirstReplies {
 pub struct RepliesLoader(pub Store);
 
 impl Loader<FirstReplies> for RepliesLoader {
-    type Value = Vec<comment::Model>;
+    type Value = Vec<ThreadComment>;
     type Error = Arc<DbErr>;
 
     async fn load(
         &self,
         keys: &[FirstReplies],
     ) -> Result<HashMap<FirstReplies, Self::Value>, Self::Error> {
-        let mut batches: HashMap<(Uuid, u64), Vec<Uuid>> = HashMap::new();
+        let mut batches: HashMap<(Uuid, u64, Emails), Vec<Uuid>> = HashMap::new();
         for key in keys {
             batches
-                .entry((key.article, key.first))
+                .entry((key.article, key.first, key.emails))
                 .or_default()
                 .push(key.parent);
         }
         let mut pages: HashMap<FirstReplies, Self::Value> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
-        for ((article, first), parents) in batches {
-            let rows = comments::first_replies(self.0.db(), article, &parents, first)
+        for ((article, first, emails), parents) in batches {
+            let rows = comments::first_replies(self.0.db(), article, &parents, first, emails)
                 .await
                 .map_err(Arc::new)?;
             for row in rows {
@@ -70,6 +72,7 @@ impl Loader<FirstReplies> for RepliesLoader {
                     article,
                     parent,
                     first,
+                    emails,
                 };
                 if let Some(page) = pages.get_mut(&key) {
                     page.push(row);

@@ -23,7 +23,7 @@ impl Mutation {
             client: ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
         };
         let stored = comments::post(&services.store, &services.events, rules, input.into()).await?;
-        Ok(Comment(stored))
+        Ok(Comment::from(stored))
     }
 
     /// Exchanges a moderator's email and password for a token. After ten
@@ -107,7 +107,7 @@ impl Mutation {
         let services = services(ctx);
         let approved =
             moderation::approve(&services.store, &services.events, viewer(ctx), &id).await?;
-        Ok(Comment(approved))
+        Ok(Comment::from(approved))
     }
 
     /// Takes a comment away from readers; undone by `approveComment`.
@@ -126,7 +126,7 @@ impl Mutation {
             reason.as_deref(),
         )
         .await?;
-        Ok(Comment(hidden))
+        Ok(Comment::from(hidden))
     }
 
     /// Deletes a comment for good; its replies move up to its parent.

@@ -30,7 +30,7 @@ impl Query {
         let moderator = viewer(ctx).is_moderator();
         Ok(found
             .filter(|c| moderator || domain::comments::visible_to_readers(c))
-            .map(Comment))
+            .map(Comment::from))
     }
 
     /// The moderator behind the token; null without a valid token.

@@ -31,7 +31,7 @@ impl Subscription {
                 loop {
                     match receiver.recv().await {
                         Ok(comment) if comment.article_id == article.id => {
-                            return Some((Comment(comment), receiver));
+                            return Some((Comment::from(comment), receiver));
                         }
                         Ok(_) | Err(RecvError::Lagged(_)) => continue,
                         Err(RecvError::Closed) => return None,

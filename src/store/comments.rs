@@ -3,8 +3,8 @@
 
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Order};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Set, Statement,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
+    QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -31,23 +31,78 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<comment:
     Comment::find_by_id(id).one(db).await
 }
 
-/// One page of an article's comments with `status` at one level of the thread.
+/// Whether a thread read fetches the authors' email addresses: for
+/// moderators only, so for anyone else they never leave the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Emails {
+    Include,
+    Leave,
+}
+
+/// An approved comment as a thread read fetches it: the columns readers
+/// see (its article and status are those the read asked for).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct ThreadComment {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub author_name: String,
+    /// `None` unless the read included emails.
+    pub author_email: Option<String>,
+    pub body: String,
+    pub created_at: i64,
+    pub approved_reply_count: i64,
+}
+
+/// The select list of a thread read, as SQL.
+fn thread_columns(emails: Emails) -> &'static str {
+    match emails {
+        Emails::Include => {
+            "id, parent_id, author_name, author_email, body, created_at, approved_reply_count"
+        }
+        Emails::Leave => {
+            "id, parent_id, author_name, NULL AS author_email, body, created_at, approved_reply_count"
+        }
+    }
+}
+
+/// One page of an article's approved comments at one level of the thread.
 pub async fn list_thread(
     db: &impl ConnectionTrait,
     article_id: Uuid,
     level: Level,
-    status: CommentStatus,
     direction: Direction,
     page: &PageRequest,
-) -> Result<Page<comment::Model>, DbErr> {
-    let query = Comment::find()
+    emails: Emails,
+) -> Result<Page<ThreadComment>, DbErr> {
+    let mut query = Comment::find().select_only().columns([
+        Column::Id,
+        Column::ParentId,
+        Column::AuthorName,
+        Column::Body,
+        Column::CreatedAt,
+        Column::ApprovedReplyCount,
+    ]);
+    query = match emails {
+        Emails::Include => query.column(Column::AuthorEmail),
+        Emails::Leave => query.column_as(Expr::cust("NULL"), "author_email"),
+    };
+    let query = query
         .filter(Column::ArticleId.eq(article_id))
         .filter(match level {
             Level::TopLevel => Column::ParentId.is_null(),
             Level::RepliesTo(parent) => Column::ParentId.eq(parent),
         })
-        .filter(Column::Status.eq(status.as_str()));
-    fetch_page(db, query, direction, page).await
+        .filter(Column::Status.eq(CommentStatus::Approved.as_str()));
+    let query = keyset(query, direction, page.after);
+    if page.first == 0 {
+        return empty_page(db, query, page).await;
+    }
+    let rows = ordered(query, direction)
+        .limit(page.first + 1)
+        .into_model::<ThreadComment>()
+        .all(db)
+        .await?;
+    Ok(Page::from_overfetch(rows, page))
 }
 
 /// One page of the moderation queue: comments with `status`, oldest first,
@@ -74,7 +129,8 @@ pub async fn first_replies(
     article_id: Uuid,
     parents: &[Uuid],
     first: u64,
-) -> Result<Vec<comment::Model>, DbErr> {
+    emails: Emails,
+) -> Result<Vec<ThreadComment>, DbErr> {
     if parents.is_empty() {
         return Ok(Vec::new());
     }
@@ -88,19 +144,18 @@ pub async fn first_replies(
     let status = placeholder(parents.len() + 2);
     let limit = placeholder(parents.len() + 3);
     let sql = format!(
-        "SELECT id, article_id, parent_id, author_name, author_email, body, status, created_at, updated_at, \
-                approved_reply_count \
+        "SELECT {} \
          FROM (SELECT comments.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY created_at, id) AS position \
                FROM comments WHERE article_id = {article} AND parent_id IN ({}) AND status = {status}) AS numbered \
          WHERE position <= {limit} ORDER BY parent_id, created_at, id",
+        thread_columns(emails),
         parent_list.join(", ")
     );
     let mut values: Vec<sea_orm::Value> = vec![article_id.into()];
     values.extend(parents.iter().map(|id| sea_orm::Value::from(*id)));
     values.push(CommentStatus::Approved.as_str().into());
     values.push(i64::try_from(first + 1).unwrap_or(i64::MAX).into());
-    Comment::find()
-        .from_raw_sql(Statement::from_sql_and_values(backend, sql, values))
+    ThreadComment::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
         .all(db)
         .await
 }
@@ -109,40 +164,66 @@ pub async fn first_replies(
 /// what page 1 costs.
 async fn fetch_page(
     db: &impl ConnectionTrait,
-    mut query: Select<Comment>,
+    query: Select<Comment>,
     direction: Direction,
     page: &PageRequest,
 ) -> Result<Page<comment::Model>, DbErr> {
-    let order = match direction {
-        Direction::OldestFirst => Order::Asc,
-        Direction::NewestFirst => Order::Desc,
-    };
-    if let Some(Cursor { created_at, id }) = page.after {
-        // A row-value comparison, `(created_at, id) > (…)`: both databases
-        // seek straight to it in the index, where the equivalent OR of two
-        // conditions makes PostgreSQL walk the pages before it.
-        let position = Expr::tuple([Expr::col(Column::CreatedAt), Expr::col(Column::Id)]);
-        let cursor = Expr::tuple([Expr::value(created_at), Expr::value(id)]);
-        query = query.filter(match direction {
-            Direction::OldestFirst => position.gt(cursor),
-            Direction::NewestFirst => position.lt(cursor),
-        });
-    }
+    let query = keyset(query, direction, page.after);
     if page.first == 0 {
-        let has_next_page = query.limit(1).one(db).await?.is_some();
-        return Ok(Page {
-            items: Vec::new(),
-            has_next_page,
-            has_previous_page: page.after.is_some(),
-        });
+        return empty_page(db, query, page).await;
     }
-    let rows = query
-        .order_by(Column::CreatedAt, order.clone())
-        .order_by(Column::Id, order)
+    let rows = ordered(query, direction)
         .limit(page.first + 1)
         .all(db)
         .await?;
     Ok(Page::from_overfetch(rows, page))
+}
+
+/// The rows after the cursor, if any.
+fn keyset(query: Select<Comment>, direction: Direction, after: Option<Cursor>) -> Select<Comment> {
+    let Some(Cursor { created_at, id }) = after else {
+        return query;
+    };
+    // A row-value comparison, `(created_at, id) > (…)`: both databases seek
+    // straight to it in the index, where the equivalent OR of two
+    // conditions makes PostgreSQL walk the pages before it.
+    let position = Expr::tuple([Expr::col(Column::CreatedAt), Expr::col(Column::Id)]);
+    let cursor = Expr::tuple([Expr::value(created_at), Expr::value(id)]);
+    query.filter(match direction {
+        Direction::OldestFirst => position.gt(cursor),
+        Direction::NewestFirst => position.lt(cursor),
+    })
+}
+
+fn ordered(query: Select<Comment>, direction: Direction) -> Select<Comment> {
+    let order = match direction {
+        Direction::OldestFirst => Order::Asc,
+        Direction::NewestFirst => Order::Desc,
+    };
+    query
+        .order_by(Column::CreatedAt, order.clone())
+        .order_by(Column::Id, order)
+}
+
+/// A page of `first: 0`: no rows, only whether any follow.
+async fn empty_page<T>(
+    db: &impl ConnectionTrait,
+    query: Select<Comment>,
+    page: &PageRequest,
+) -> Result<Page<T>, DbErr> {
+    let has_next_page = query
+        .select_only()
+        .column(Column::Id)
+        .limit(1)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?
+        .is_some();
+    Ok(Page {
+        items: Vec::new(),
+        has_next_page,
+        has_previous_page: page.after.is_some(),
+    })
 }
 
 /// Whether the article already has a comment with this email (in any case)

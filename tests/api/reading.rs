@@ -15,6 +15,7 @@ on_both_databases!(
     unknown_article_is_null,
     readers_get_only_approved_comments_by_id,
     author_email_is_forbidden_to_readers_and_shown_to_moderators,
+    moderators_see_emails_throughout_a_thread,
     replies_five_levels_deep_in_one_query,
 );
 
@@ -356,4 +357,67 @@ async fn replies_five_levels_deep_in_one_query(backend: Backend) {
     }
     assert_eq!(node["id"], json!(chain[5]));
     assert_eq!(answer["data"]["article"]["commentCount"], 6);
+}
+
+/// Thread reads fetch emails only for moderators: a moderator reading the
+/// thread sees every author's email at every level, on first pages of
+/// replies (batched) and later ones (by cursor); a reader sees none.
+async fn moderators_see_emails_throughout_a_thread(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "budget").await;
+    let top = app
+        .post_approved(&token, "budget", "Ann", "top", None)
+        .await;
+    app.post_approved(&token, "budget", "Bo", "first reply", Some(&top))
+        .await;
+    app.post_approved(&token, "budget", "Cy", "second reply", Some(&top))
+        .await;
+    let query = r#"query($slug: String!, $after: String) { article(slug: $slug) { comments {
+        nodes { authorEmail
+          replies(first: 1) { nodes { authorEmail } pageInfo { endCursor } }
+          later: replies(first: 5, after: $after) { nodes { authorEmail } } } } } }"#;
+    // The cursor after the first reply, as a reader's page gives it.
+    let first_page = app.gql(query, json!({ "slug": "budget" })).await;
+    let cursor_of_first =
+        first_page["data"]["article"]["comments"]["nodes"][0]["replies"]["pageInfo"]["endCursor"]
+            .clone();
+    assert!(cursor_of_first.is_string(), "no cursor in {first_page}");
+
+    let as_moderator = app
+        .gql_as(
+            &token,
+            query,
+            json!({ "slug": "budget", "after": cursor_of_first }),
+        )
+        .await;
+    assert_no_errors(&as_moderator);
+    let node = &as_moderator["data"]["article"]["comments"]["nodes"][0];
+    assert_eq!(node["authorEmail"], "ann@readers.example");
+    assert_eq!(
+        node["replies"]["nodes"][0]["authorEmail"],
+        "bo@readers.example"
+    );
+    assert_eq!(
+        node["later"]["nodes"][0]["authorEmail"],
+        "cy@readers.example"
+    );
+
+    let as_reader = app
+        .gql(query, json!({ "slug": "budget", "after": cursor_of_first }))
+        .await;
+    let node = &as_reader["data"]["article"]["comments"]["nodes"][0];
+    assert_eq!(node["authorEmail"], Value::Null);
+    assert_eq!(node["replies"]["nodes"][0]["authorEmail"], Value::Null);
+    assert_eq!(node["later"]["nodes"][0]["authorEmail"], Value::Null);
+    let codes: Vec<&str> = as_reader["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["extensions"]["code"].as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    assert_eq!(codes, ["FORBIDDEN"; 3]);
 }

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{CommentConnection, CommentOrder};
-use crate::domain::{CommentStatus, PageRequest};
+use crate::domain::PageRequest;
 use crate::graphql::services;
 use crate::store::comments::{self, Level};
 use crate::store::entities::article;
@@ -58,12 +58,12 @@ impl Article {
             services(ctx).store.db(),
             self.0.id,
             Level::TopLevel,
-            CommentStatus::Approved,
             order.into(),
             &page,
+            super::comment::thread_emails(ctx),
         )
         .await
         .map_err(crate::error::AppError::from)?;
-        Ok(found.into())
+        Ok(CommentConnection::of_thread(self.0.id, found))
     }
 }

@@ -2,51 +2,115 @@
 
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result};
+use uuid::Uuid;
 
 use super::{Article, CommentConnection, CommentStatus, DateTime};
 use crate::auth::Viewer;
+use crate::domain::Cursor;
 use crate::domain::page::Page;
 use crate::domain::{self, PageRequest};
 use crate::error::AppError;
 use crate::graphql::loaders::{ArticleLoader, FirstReplies, RepliesLoader};
 use crate::graphql::{services, viewer};
-use crate::store::comments::{self, Direction, Level};
+use crate::store::comments::{self, Direction, Emails, Level, ThreadComment};
 use crate::store::entities::comment;
 
-/// A reader's comment.
-pub struct Comment(pub comment::Model);
+/// A comment as the API shows it.
+pub struct Comment {
+    id: Uuid,
+    article_id: Uuid,
+    parent_id: Option<Uuid>,
+    author_name: String,
+    /// Fetched for moderators only.
+    author_email: Option<String>,
+    body: String,
+    status: String,
+    created_at: i64,
+    reply_count: i64,
+}
+
+impl From<comment::Model> for Comment {
+    fn from(model: comment::Model) -> Self {
+        Self {
+            id: model.id,
+            article_id: model.article_id,
+            parent_id: model.parent_id,
+            author_name: model.author_name,
+            author_email: Some(model.author_email),
+            body: model.body,
+            status: model.status,
+            created_at: model.created_at,
+            reply_count: model.approved_reply_count,
+        }
+    }
+}
+
+impl Comment {
+    /// An approved comment of `article_id`, as a thread read fetched it.
+    pub fn in_thread(article_id: Uuid, row: ThreadComment) -> Self {
+        Self {
+            id: row.id,
+            article_id,
+            parent_id: row.parent_id,
+            author_name: row.author_name,
+            author_email: row.author_email,
+            body: row.body,
+            status: domain::CommentStatus::Approved.as_str().to_owned(),
+            created_at: row.created_at,
+            reply_count: row.approved_reply_count,
+        }
+    }
+
+    /// Where a list continues after this comment.
+    pub fn cursor(&self) -> Cursor {
+        Cursor {
+            created_at: self.created_at,
+            id: self.id,
+        }
+    }
+}
+
+/// Whether the thread reads of this request fetch authors' emails: for
+/// moderators only.
+pub(super) fn thread_emails(ctx: &Context<'_>) -> Emails {
+    if viewer(ctx).is_moderator() {
+        Emails::Include
+    } else {
+        Emails::Leave
+    }
+}
 
 #[Object]
 impl Comment {
     async fn id(&self) -> ID {
-        ID(self.0.id.to_string())
+        ID(self.id.to_string())
     }
 
     async fn article(&self, ctx: &Context<'_>) -> Result<Article> {
         let found = ctx
             .data_unchecked::<DataLoader<ArticleLoader>>()
-            .load_one(self.0.article_id)
+            .load_one(self.article_id)
             .await
             .map_err(|err| AppError::Internal(err.into()))?
             .ok_or_else(|| {
-                AppError::Internal(anyhow::anyhow!("comment {} has no article", self.0.id))
+                AppError::Internal(anyhow::anyhow!("comment {} has no article", self.id))
             })?;
         Ok(Article(found))
     }
 
     /// The comment this one replies to, if any.
     async fn parent_id(&self) -> Option<ID> {
-        self.0.parent_id.map(|id| ID(id.to_string()))
+        self.parent_id.map(|id| ID(id.to_string()))
     }
 
     async fn author_name(&self) -> &str {
-        &self.0.author_name
+        &self.author_name
     }
 
     /// Moderators only: anyone else gets a FORBIDDEN error for this field.
     async fn author_email(&self, ctx: &Context<'_>) -> Option<&str> {
         let refusal = match viewer(ctx) {
-            Viewer::Moderator(_) => return Some(self.0.author_email.as_str()),
+            Viewer::Moderator(_) => return self.author_email.as_deref(),
             Viewer::InvalidToken => AppError::Unauthenticated("the token is invalid or expired"),
             Viewer::Anonymous => AppError::Forbidden("only moderators may see email addresses"),
         };
@@ -58,21 +122,21 @@ impl Comment {
 
     /// Plain text exactly as accepted; front ends escape it.
     async fn body(&self) -> &str {
-        &self.0.body
+        &self.body
     }
 
     async fn status(&self) -> Result<CommentStatus> {
-        let status: domain::CommentStatus = self.0.status.parse().map_err(AppError::Internal)?;
+        let status: domain::CommentStatus = self.status.parse().map_err(AppError::Internal)?;
         Ok(status.into())
     }
 
     async fn created_at(&self) -> DateTime {
-        DateTime::from_micros(self.0.created_at)
+        DateTime::from_micros(self.created_at)
     }
 
     /// Approved direct replies.
     async fn reply_count(&self) -> i32 {
-        saturating_i32(self.0.approved_reply_count)
+        saturating_i32(self.reply_count)
     }
 
     /// Approved direct replies, oldest first.
@@ -92,26 +156,28 @@ impl Comment {
             let rows = ctx
                 .data_unchecked::<DataLoader<RepliesLoader>>()
                 .load_one(FirstReplies {
-                    article: self.0.article_id,
-                    parent: self.0.id,
+                    article: self.article_id,
+                    parent: self.id,
                     first: page.first,
+                    emails: thread_emails(ctx),
                 })
                 .await
                 .map_err(|err| AppError::Internal(err.into()))?
                 .unwrap_or_default();
-            return Ok(Page::from_overfetch(rows, &page).into());
+            let page = Page::from_overfetch(rows, &page);
+            return Ok(CommentConnection::of_thread(self.article_id, page));
         }
         let found = comments::list_thread(
             services(ctx).store.db(),
-            self.0.article_id,
-            Level::RepliesTo(self.0.id),
-            domain::CommentStatus::Approved,
+            self.article_id,
+            Level::RepliesTo(self.id),
             Direction::OldestFirst,
             &page,
+            thread_emails(ctx),
         )
         .await
         .map_err(AppError::from)?;
-        Ok(found.into())
+        Ok(CommentConnection::of_thread(self.article_id, found))
     }
 }
 

@@ -5,8 +5,10 @@
 use async_graphql::{Object, SimpleObject};
 
 use super::Comment;
-use crate::domain::Cursor;
+use uuid::Uuid;
+
 use crate::domain::page::Page;
+use crate::store::comments::ThreadComment;
 use crate::store::entities::comment;
 
 pub struct CommentConnection {
@@ -60,17 +62,28 @@ pub struct PageInfo {
 }
 
 fn cursor_of(comment: &Comment) -> String {
-    Cursor {
-        created_at: comment.0.created_at,
-        id: comment.0.id,
+    comment.cursor().encode()
+}
+
+impl CommentConnection {
+    /// A page of the approved comments of `article_id`, read from its thread.
+    pub fn of_thread(article_id: Uuid, page: Page<ThreadComment>) -> Self {
+        Self {
+            comments: page
+                .items
+                .into_iter()
+                .map(|row| Comment::in_thread(article_id, row))
+                .collect(),
+            has_next_page: page.has_next_page,
+            has_previous_page: page.has_previous_page,
+        }
     }
-    .encode()
 }
 
 impl From<Page<comment::Model>> for CommentConnection {
     fn from(page: Page<comment::Model>) -> Self {
         Self {
-            comments: page.items.into_iter().map(Comment).collect(),
+            comments: page.items.into_iter().map(Comment::from).collect(),
             has_next_page: page.has_next_page,
             has_previous_page: page.has_previous_page,
         }
