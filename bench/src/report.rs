@@ -242,15 +242,27 @@ pub fn targets(
             .and_then(|r| r.server(server))
     };
     let mut checks = Vec::new();
+    // Against the HTTP limit: Parley as it runs by default, cache on (or
+    // the cache-off Parley of a `--no-cache` run).
+    let served = find(Scenario::ReadPost, Server::Parley)
+        .map(|r| ("scenario 1: Parley req/s ÷ in-memory baseline", r))
+        .or_else(|| {
+            find(Scenario::ReadPost, Server::ParleyNoCache).map(|r| {
+                (
+                    "scenario 1, cache off: Parley req/s ÷ in-memory baseline",
+                    r,
+                )
+            })
+        });
+    if let Some((target, vs)) = served.and_then(|(t, r)| Some((t, r.vs_memory?))) {
+        checks.push(TargetCheck {
+            target,
+            wanted: "≥ 0.5".into(),
+            measured: format!("{:.3}", vs.requests_per_sec),
+            met: vs.requests_per_sec >= 0.5,
+        });
+    }
     if let Some(s1) = find(Scenario::ReadPost, Server::ParleyNoCache) {
-        if let Some(vs) = s1.vs_memory {
-            checks.push(TargetCheck {
-                target: "scenario 1, cache off: Parley req/s ÷ in-memory baseline",
-                wanted: "≥ 0.5".into(),
-                measured: format!("{:.3}", vs.requests_per_sec),
-                met: vs.requests_per_sec >= 0.5,
-            });
-        }
         if let Some(vs) = s1.vs_sqlx {
             checks.push(TargetCheck {
                 target: "scenario 1, cache off: Parley req/s ÷ sqlx baseline",
