@@ -4,7 +4,7 @@
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Order};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
+    IdenStatic, QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
 };
 use uuid::Uuid;
 
@@ -53,16 +53,24 @@ pub struct ThreadComment {
     pub approved_reply_count: i64,
 }
 
+/// The columns of a thread read, besides the email.
+const THREAD_COLUMNS: [Column; 6] = [
+    Column::Id,
+    Column::ParentId,
+    Column::AuthorName,
+    Column::Body,
+    Column::CreatedAt,
+    Column::ApprovedReplyCount,
+];
+
 /// The select list of a thread read, as SQL.
-fn thread_columns(emails: Emails) -> &'static str {
-    match emails {
-        Emails::Include => {
-            "id, parent_id, author_name, author_email, body, created_at, approved_reply_count"
-        }
-        Emails::Leave => {
-            "id, parent_id, author_name, NULL AS author_email, body, created_at, approved_reply_count"
-        }
-    }
+fn thread_select_list(emails: Emails) -> String {
+    let mut list: Vec<&str> = THREAD_COLUMNS.iter().map(|c| c.as_str()).collect();
+    list.push(match emails {
+        Emails::Include => "author_email",
+        Emails::Leave => "NULL AS author_email",
+    });
+    list.join(", ")
 }
 
 /// One page of an article's approved comments at one level of the thread.
@@ -74,14 +82,7 @@ pub async fn list_thread(
     page: &PageRequest,
     emails: Emails,
 ) -> Result<Page<ThreadComment>, DbErr> {
-    let mut query = Comment::find().select_only().columns([
-        Column::Id,
-        Column::ParentId,
-        Column::AuthorName,
-        Column::Body,
-        Column::CreatedAt,
-        Column::ApprovedReplyCount,
-    ]);
+    let mut query = Comment::find().select_only().columns(THREAD_COLUMNS);
     query = match emails {
         Emails::Include => query.column(Column::AuthorEmail),
         Emails::Leave => query.column_as(Expr::cust("NULL"), "author_email"),
@@ -148,7 +149,7 @@ pub async fn first_replies(
          FROM (SELECT comments.*, ROW_NUMBER() OVER (PARTITION BY parent_id ORDER BY created_at, id) AS position \
                FROM comments WHERE article_id = {article} AND parent_id IN ({}) AND status = {status}) AS numbered \
          WHERE position <= {limit} ORDER BY parent_id, created_at, id",
-        thread_columns(emails),
+        thread_select_list(emails),
         parent_list.join(", ")
     );
     let mut values: Vec<sea_orm::Value> = vec![article_id.into()];
@@ -313,14 +314,7 @@ pub async fn delete_and_reparent(
     Comment::delete_by_id(comment.id).exec(db).await?;
     let leaving = i64::from(is_approved(&comment.status));
     if leaving > 0 {
-        Article::update_many()
-            .col_expr(
-                article::Column::ApprovedCommentCount,
-                Expr::col(article::Column::ApprovedCommentCount).sub(leaving),
-            )
-            .filter(article::Column::Id.eq(comment.article_id))
-            .exec(db)
-            .await?;
+        add_to_comment_count(db, comment.article_id, -leaving).await?;
     }
     let moved_up = comment.approved_reply_count - leaving;
     if let Some(parent) = comment.parent_id.filter(|_| moved_up != 0) {
@@ -341,6 +335,18 @@ async fn adjust_counts(
     parent_id: Option<Uuid>,
     delta: i64,
 ) -> Result<(), DbErr> {
+    add_to_comment_count(db, article_id, delta).await?;
+    if let Some(parent) = parent_id {
+        add_to_reply_count(db, parent, delta).await?;
+    }
+    Ok(())
+}
+
+async fn add_to_comment_count(
+    db: &impl ConnectionTrait,
+    article_id: Uuid,
+    delta: i64,
+) -> Result<(), DbErr> {
     Article::update_many()
         .col_expr(
             article::Column::ApprovedCommentCount,
@@ -349,9 +355,6 @@ async fn adjust_counts(
         .filter(article::Column::Id.eq(article_id))
         .exec(db)
         .await?;
-    if let Some(parent) = parent_id {
-        add_to_reply_count(db, parent, delta).await?;
-    }
     Ok(())
 }
 

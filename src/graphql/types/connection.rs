@@ -3,10 +3,9 @@
 //! query asks for them.
 
 use async_graphql::{Object, SimpleObject};
-
-use super::Comment;
 use uuid::Uuid;
 
+use super::Comment;
 use crate::domain::page::Page;
 use crate::store::comments::ThreadComment;
 use crate::store::entities::comment;
