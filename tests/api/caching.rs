@@ -13,6 +13,7 @@ on_both_databases!(
     every_change_readers_could_see_retires_cached_reads,
     moderators_are_never_served_from_the_cache,
     get_reads_carry_an_etag_and_a_short_public_lifetime,
+    post_reads_are_not_for_http_caches,
 );
 
 const THREAD: &str =
@@ -148,6 +149,26 @@ async fn get_reads_carry_an_etag_and_a_short_public_lifetime(backend: Backend) {
         .unwrap();
     assert_eq!(as_moderator.headers()[CACHE_CONTROL], "private, no-store");
     assert!(as_moderator.headers().get(ETAG).is_none());
+}
+
+/// POST answers are not cacheable over HTTP: no ETag, `no-cache`, whether
+/// computed or served from Parley's own cache.
+async fn post_reads_are_not_for_http_caches(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "cached").await;
+    for attempt in ["computed", "cached"] {
+        let answer = app
+            .client()
+            .post(app.graphql_url())
+            .json(&json!({ "query": THREAD }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::OK);
+        assert_eq!(answer.headers()[CACHE_CONTROL], "no-cache", "{attempt}");
+        assert!(answer.headers().get(ETAG).is_none(), "{attempt}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
