@@ -69,6 +69,23 @@ pub async fn set_password(
     row.update(db).await
 }
 
+/// Replaces a password hash with one of the same password made with newer
+/// settings, unless the password was changed meanwhile. Tokens stay valid.
+pub async fn upgrade_password_hash(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    old_hash: &str,
+    new_hash: String,
+) -> Result<(), DbErr> {
+    Moderator::update_many()
+        .col_expr(Column::PasswordHash, Expr::value(new_hash))
+        .filter(Column::Id.eq(id))
+        .filter(Column::PasswordHash.eq(old_hash))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 pub async fn set_role(
     db: &impl ConnectionTrait,
     account: moderator::Model,

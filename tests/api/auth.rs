@@ -13,6 +13,7 @@ on_both_databases!(
     generated_signing_key_survives_a_restart,
     short_signing_keys_are_refused,
     bootstrap_admin_is_created_only_on_an_empty_database,
+    a_hash_of_earlier_settings_is_replaced_at_login,
 );
 
 const ME: &str = "{ me { id email name role createdAt } }";
@@ -138,4 +139,60 @@ async fn bootstrap_admin_is_created_only_on_an_empty_database(backend: Backend) 
 
     assert_eq!(error_code(&answer), "UNAUTHENTICATED");
     second.admin_token().await;
+}
+
+/// Accounts made by earlier versions hold argon2id hashes of 19 MiB: they
+/// still log in, and their hash is replaced by one of today's settings.
+async fn a_hash_of_earlier_settings_is_replaced_at_login(backend: Backend) {
+    use argon2::password_hash::PasswordHasher;
+    use parley::store::entities::moderator::{Column, Entity as Moderator};
+    use sea_orm::sea_query::Expr;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+    let app = spawn_app(backend).await;
+    let before = app.admin_token().await;
+    let conn = app.db.connect().await;
+    let earlier = argon2::Argon2::default()
+        .hash_password(ADMIN_PASSWORD.as_bytes())
+        .unwrap()
+        .to_string();
+    assert!(earlier.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"));
+    Moderator::update_many()
+        .col_expr(Column::PasswordHash, Expr::value(earlier.clone()))
+        .filter(Column::Email.eq(ADMIN_EMAIL))
+        .exec(&conn)
+        .await
+        .unwrap();
+    let stored = || async {
+        Moderator::find()
+            .filter(Column::Email.eq(ADMIN_EMAIL))
+            .one(&conn)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+    };
+
+    app.admin_token().await;
+
+    let upgraded = stored().await;
+    assert_ne!(upgraded, earlier);
+    assert!(
+        upgraded.starts_with("$argon2id$v=19$m=7168,t=5,p=1$"),
+        "{upgraded}"
+    );
+    app.admin_token().await;
+    assert_eq!(stored().await, upgraded, "an up-to-date hash stays");
+    let me = app.gql_as(&before, ME, json!({})).await;
+    assert_eq!(
+        me["data"]["me"]["email"], ADMIN_EMAIL,
+        "tokens issued before the upgrade stay valid"
+    );
+    let wrong = app
+        .gql(
+            "mutation($email: String!, $password: String!) { login(email: $email, password: $password) { token } }",
+            json!({ "email": ADMIN_EMAIL, "password": "not the password at all" }),
+        )
+        .await;
+    assert_eq!(error_code(&wrong), "UNAUTHENTICATED");
 }
