@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tokio::net::TcpListener;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, Semaphore};
 
 use crate::auth::{TokenKeys, password};
 use crate::config::Settings;
@@ -75,6 +75,7 @@ impl App {
             schemas,
             max_aliases: settings.limits.max_aliases,
             request_timeout: settings.request_timeout,
+            executions: Arc::new(Semaphore::new(settings.max_concurrent_requests.max(1))),
             trusted_proxies: settings.trusted_proxies.clone(),
             read_cache: settings.response_cache.then(Default::default),
             events,

@@ -96,6 +96,16 @@ pub struct ServeArgs {
         global = true
     )]
     pub request_timeout_secs: u64,
+    /// Most GraphQL requests executed at once (4 per core by default); the
+    /// rest wait their turn within their time budget. Cached answers do not
+    /// wait.
+    #[arg(
+        long,
+        env = "PARLEY_MAX_CONCURRENT_REQUESTS",
+        default_value_t = default_concurrent_requests(),
+        global = true
+    )]
+    pub max_concurrent_requests: usize,
     /// How long in-flight requests may run after SIGTERM or Ctrl-C, in seconds.
     #[arg(
         long,
@@ -164,6 +174,12 @@ pub struct ModeratorAddArgs {
     pub password_stdin: bool,
 }
 
+/// GraphQL requests executed at once unless configured: 4 per core. Beyond
+/// that they only wait for a database connection while holding memory.
+pub fn default_concurrent_requests() -> usize {
+    4 * std::thread::available_parallelism().map_or(2, usize::from)
+}
+
 /// Everything the server needs, resolved from flags and environment.
 #[derive(Clone)]
 pub struct Settings {
@@ -174,6 +190,7 @@ pub struct Settings {
     pub token_ttl: TimeDelta,
     pub limits: QueryLimits,
     pub request_timeout: Duration,
+    pub max_concurrent_requests: usize,
     pub shutdown_grace: Duration,
     pub response_cache: bool,
     pub http_max_age_secs: u32,
@@ -202,6 +219,7 @@ impl std::fmt::Debug for Settings {
             .field("token_ttl", &self.token_ttl)
             .field("limits", &self.limits)
             .field("request_timeout", &self.request_timeout)
+            .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("flood", &self.flood)
             .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
@@ -230,6 +248,7 @@ impl Settings {
                 anonymous_introspection: serve.introspection,
             },
             request_timeout: Duration::from_secs(serve.request_timeout_secs.max(1)),
+            max_concurrent_requests: serve.max_concurrent_requests.max(1),
             shutdown_grace: Duration::from_secs(serve.shutdown_grace_secs),
             response_cache: serve.response_cache,
             http_max_age_secs: serve.http_max_age_secs,
@@ -254,6 +273,7 @@ impl Settings {
             token_ttl: TimeDelta::hours(12),
             limits: QueryLimits::default(),
             request_timeout: Duration::from_secs(10),
+            max_concurrent_requests: default_concurrent_requests(),
             shutdown_grace: Duration::from_secs(10),
             response_cache: true,
             http_max_age_secs: 5,

@@ -313,8 +313,14 @@ async fn execute(
     if let Some(document) = document {
         request.set_parsed_query(document);
     }
-    let Ok(mut response) =
-        tokio::time::timeout(state.request_timeout, schema.execute(request)).await
+    // The turn is held until the answer is serialised, which bounds the
+    // memory of answers being built; waiting for it counts against the
+    // request's time budget.
+    let executing = async {
+        let turn = state.executions.acquire().await;
+        (turn, schema.execute(request).await)
+    };
+    let Ok((_turn, mut response)) = tokio::time::timeout(state.request_timeout, executing).await
     else {
         tracing::warn!(timeout = ?state.request_timeout, "a GraphQL request ran out of time");
         let body = serde_json::json!({ "errors": [{

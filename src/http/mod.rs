@@ -13,19 +13,19 @@ mod health;
 mod read_cache;
 mod subscriptions;
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::TokenKeys;
-use std::time::Duration;
-
-use std::sync::Arc;
-
 use crate::events::CommentEvents;
 use crate::graphql::Schemas;
 use crate::store::Store;
@@ -38,6 +38,8 @@ pub struct AppState {
     pub max_aliases: usize,
     /// Longest a GraphQL request may run.
     pub request_timeout: Duration,
+    /// Turns to execute a GraphQL request: at most this many run at once.
+    pub executions: Arc<Semaphore>,
     /// Cached answers to anonymous queries, when enabled.
     pub read_cache: Option<Arc<read_cache::ReadCache>>,
     /// The change feed the cache follows.

@@ -12,6 +12,7 @@ mod counts;
 mod flood;
 mod moderation;
 mod outage;
+mod overload;
 mod posting;
 mod process;
 mod reading;

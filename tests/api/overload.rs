@@ -1,0 +1,159 @@
+//! Requests the server cannot serve at once: the limit on requests executed
+//! together, and the time budget of each. A post is held up by a lock the
+//! test takes on the database itself (SQLite's write lock, or the article's
+//! row on PostgreSQL).
+
+use std::time::{Duration, Instant};
+
+use reqwest::StatusCode;
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
+};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+use crate::on_both_databases;
+
+on_both_databases!(
+    requests_beyond_the_limit_wait_for_a_turn,
+    a_request_out_of_time_is_stopped_and_leaves_nothing,
+);
+
+const SLUG: &str = "busy";
+const READ: &str = "{ article(slug: \"busy\") { commentCount } }";
+
+/// Takes a lock that makes `postComment` on the article wait until it is
+/// released, but lets reads through.
+async fn hold_up_posts(conn: &DatabaseConnection) -> DatabaseTransaction {
+    match conn.get_database_backend() {
+        DbBackend::Sqlite => conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .unwrap(),
+        _ => {
+            let txn = conn.begin().await.unwrap();
+            txn.execute_unprepared(&format!(
+                "SELECT id FROM articles WHERE slug = '{SLUG}' FOR UPDATE"
+            ))
+            .await
+            .unwrap();
+            txn
+        }
+    }
+}
+
+/// Sends `query` without the suite's checks (a time-out answers 503), and
+/// returns the status, the answer and when it arrived.
+async fn send(app: &TestApp, query: &str, variables: Value) -> (StatusCode, Value, Instant) {
+    let body = json!({ "query": query, "variables": variables });
+    app.remember_emails(&body);
+    let response = app
+        .client()
+        .post(app.graphql_url())
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    app.assert_no_email_in(&text);
+    (status, serde_json::from_str(&text).unwrap(), Instant::now())
+}
+
+fn post_document() -> (&'static str, Value) {
+    (
+        "mutation($input: PostCommentInput!) { postComment(input: $input) { id } }",
+        json!({ "input": {
+            "articleSlug": SLUG,
+            "authorName": "Patient Reader",
+            "authorEmail": "patient@readers.example",
+            "body": "Posted while the database was busy.",
+        } }),
+    )
+}
+
+async fn requests_beyond_the_limit_wait_for_a_turn(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.max_concurrent_requests = 1;
+        settings.response_cache = false;
+    })
+    .await;
+    let token = app.admin_token().await;
+    app.create_article(&token, SLUG).await;
+    let conn = app.db.connect().await;
+    let lock = hold_up_posts(&conn).await;
+
+    let (post, read) = tokio::join!(
+        async {
+            let (query, variables) = post_document();
+            send(&app, query, variables).await
+        },
+        async {
+            // Sent once the post holds the only turn and waits for the lock,
+            // which is released a while after.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let read = async { send(&app, READ, json!({})).await };
+            let release = async {
+                tokio::time::sleep(Duration::from_millis(700)).await;
+                lock.rollback().await.unwrap();
+            };
+            tokio::join!(read, release).0
+        },
+    );
+
+    assert_eq!(post.0, StatusCode::OK, "{}", post.1);
+    assert_no_errors(&post.1);
+    assert_eq!(read.0, StatusCode::OK, "{}", read.1);
+    assert_eq!(read.1["data"]["article"]["commentCount"], 0);
+    assert!(
+        read.2 >= post.2,
+        "the read, sent while the post ran, was answered only after it"
+    );
+}
+
+async fn a_request_out_of_time_is_stopped_and_leaves_nothing(backend: Backend) {
+    let app = spawn_app_with(backend, |settings| {
+        settings.request_timeout = Duration::from_secs(1);
+    })
+    .await;
+    let token = app.admin_token().await;
+    app.create_article(&token, SLUG).await;
+    let conn = app.db.connect().await;
+    let lock = hold_up_posts(&conn).await;
+
+    let (query, variables) = post_document();
+    let (status, answer, _) = send(&app, query, variables).await;
+    let (read_status, read, _) = send(&app, READ, json!({})).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    lock.rollback().await.unwrap();
+
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");
+    assert_eq!(error_code(&answer), "INTERNAL_SERVER_ERROR");
+    assert_eq!(
+        answer["errors"][0]["message"],
+        "the request took too long and was stopped"
+    );
+    assert!(answer.get("data").is_none(), "{answer}");
+    assert_eq!(read_status, StatusCode::OK, "reads are not held up: {read}");
+    assert_no_errors(&read);
+    // The post's transaction was abandoned: once the lock is gone nothing
+    // of it appears, and posting works again.
+    let queue = app
+        .gql_as(&token, "{ moderationQueue { nodes { id } } }", json!({}))
+        .await;
+    assert_eq!(
+        node_ids(&queue["data"]["moderationQueue"]),
+        Vec::<String>::new()
+    );
+    let (status, answer, _) = send(&app, query, variables_again()).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_no_errors(&answer);
+}
+
+fn variables_again() -> Value {
+    post_document().1
+}
