@@ -15,6 +15,7 @@ mod m20261125_000005_create_server_secrets;
 mod m20261125_000006_create_post_marks;
 mod m20261125_000007_add_token_revocation;
 mod m20261125_000008_add_approved_counts;
+mod m20261204_000009_index_author_emails;
 
 /// Runs Parley's migrations in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000006_create_post_marks::Migration),
             Box::new(m20261125_000007_add_token_revocation::Migration),
             Box::new(m20261125_000008_add_approved_counts::Migration),
+            Box::new(m20261204_000009_index_author_emails::Migration),
         ]
     }
 }
