@@ -103,6 +103,7 @@ pub struct ServeArgs {
         long,
         env = "PARLEY_MAX_CONCURRENT_REQUESTS",
         default_value_t = default_concurrent_requests(),
+        value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..),
         global = true
     )]
     pub max_concurrent_requests: usize,
@@ -248,7 +249,7 @@ impl Settings {
                 anonymous_introspection: serve.introspection,
             },
             request_timeout: Duration::from_secs(serve.request_timeout_secs.max(1)),
-            max_concurrent_requests: serve.max_concurrent_requests.max(1),
+            max_concurrent_requests: serve.max_concurrent_requests,
             shutdown_grace: Duration::from_secs(serve.shutdown_grace_secs),
             response_cache: serve.response_cache,
             http_max_age_secs: serve.http_max_age_secs,

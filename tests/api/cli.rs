@@ -73,3 +73,22 @@ async fn moderator_add_refuses_a_short_password(backend: Backend) {
     assert!(!output.status.success());
     assert!(stderr.contains("at least 12 characters"), "{stderr}");
 }
+
+#[test]
+fn a_limit_of_zero_concurrent_requests_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_parley"))
+        .current_dir(dir.path())
+        .env("PARLEY_MAX_CONCURRENT_REQUESTS", "0")
+        .env("DATABASE_URL", "sqlite://parley.db")
+        .output()
+        .expect("parley runs");
+
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--max-concurrent-requests"), "{stderr}");
+    assert!(
+        !dir.path().join("parley.db").exists(),
+        "refused before creating the database"
+    );
+}
