@@ -126,7 +126,7 @@ async fn a_request_out_of_time_is_stopped_and_leaves_nothing(backend: Backend) {
     let lock = hold_up_posts(&conn).await;
 
     let (query, variables) = post_document();
-    let (status, answer, _) = send(&app, query, variables).await;
+    let (status, answer, _) = send(&app, query, variables.clone()).await;
     let (read_status, read, _) = send(&app, READ, json!({})).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     lock.rollback().await.unwrap();
@@ -149,11 +149,15 @@ async fn a_request_out_of_time_is_stopped_and_leaves_nothing(backend: Backend) {
         node_ids(&queue["data"]["moderationQueue"]),
         Vec::<String>::new()
     );
-    let (status, answer, _) = send(&app, query, variables_again()).await;
+    let (status, answer, _) = send(&app, query, variables).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     assert_no_errors(&answer);
-}
-
-fn variables_again() -> Value {
-    post_document().1
+    let queue = app
+        .gql_as(&token, "{ moderationQueue { nodes { id } } }", json!({}))
+        .await;
+    assert_eq!(
+        node_ids(&queue["data"]["moderationQueue"]),
+        vec![answer["data"]["postComment"]["id"].as_str().unwrap()],
+        "only the second post is stored"
+    );
 }
