@@ -3,7 +3,7 @@
 //! p=1), which it rates as strong as m=19 MiB, t=2 for a third of the
 //! memory; a stored hash is verified with the settings it was made with.
 
-use std::sync::{LazyLock, OnceLock};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use tokio::sync::Semaphore;
 
@@ -32,18 +32,26 @@ fn argon2() -> Argon2<'static> {
 /// earlier versions) and a core for tens of milliseconds: at most one per
 /// core runs at a time, and the rest wait their turn instead of piling up
 /// threads and memory.
-static HASHING: LazyLock<Semaphore> =
-    LazyLock::new(|| Semaphore::new(std::thread::available_parallelism().map_or(2, usize::from)));
+static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
+    Arc::new(Semaphore::new(
+        std::thread::available_parallelism().map_or(2, usize::from),
+    ))
+});
 
-/// Runs `work` on the blocking pool once a hashing slot is free.
+/// Runs `work` on the blocking pool once a hashing slot is free. The slot
+/// goes with the work: a request that gives up waiting (its time ran out)
+/// does not free it while the hash still runs.
 async fn run_hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
-    let _slot = HASHING
-        .acquire()
+    let slot = Arc::clone(&HASHING)
+        .acquire_owned()
         .await
         .map_err(|err| AppError::Internal(err.into()))?;
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|err| AppError::Internal(err.into()))
+    tokio::task::spawn_blocking(move || {
+        let _slot = slot;
+        work()
+    })
+    .await
+    .map_err(|err| AppError::Internal(err.into()))
 }
 
 fn hash_blocking(password: &[u8]) -> AppResult<String> {

@@ -163,38 +163,37 @@ pub async fn login(
     };
     login_failures::clear(store.db(), &account_key).await?;
     login_failures::clear(store.db(), &client_key).await?;
-    upgrade_outdated_hash(store, &moderator, password).await;
     let token = keys
         .issue(moderator.id, moderator.token_version)
         .map_err(AppError::Internal)?;
+    upgrade_outdated_hash(store, &moderator, password);
     tracing::info!(moderator = %moderator.id, "moderator logged in");
     Ok(Login { token, moderator })
 }
 
 /// After a successful login, replaces a password hash made with earlier
-/// settings by one made with today's. A failure only costs the upgrade: it is
-/// tried again at the next login.
-async fn upgrade_outdated_hash(store: &Store, moderator: &moderator::Model, password: &str) {
+/// settings by one made with today's, in the background: the login does not
+/// wait for a second hash. A failure only costs the upgrade: it is tried
+/// again at the next login.
+fn upgrade_outdated_hash(store: &Store, moderator: &moderator::Model, password: &str) {
     if !password::is_outdated(&moderator.password_hash) {
         return;
     }
     let Ok(password) = Password::parse(password) else {
         return;
     };
-    let upgraded = match password::hash(&password).await {
-        Ok(hash) => moderators::upgrade_password_hash(
-            store.db(),
-            moderator.id,
-            &moderator.password_hash,
-            hash,
-        )
-        .await
-        .map_err(AppError::from),
-        Err(err) => Err(err),
-    };
-    if let Err(err) = upgraded {
-        tracing::warn!(moderator = %moderator.id, error = ?err, "could not upgrade a password hash");
-    }
+    let (store, id, outdated) = (store.clone(), moderator.id, moderator.password_hash.clone());
+    tokio::spawn(async move {
+        let upgraded = match password::hash(&password).await {
+            Ok(hash) => moderators::upgrade_password_hash(store.db(), id, &outdated, hash)
+                .await
+                .map_err(AppError::from),
+            Err(err) => Err(err),
+        };
+        if let Err(err) = upgraded {
+            tracing::warn!(moderator = %id, error = ?err, "could not upgrade a password hash");
+        }
+    });
 }
 
 /// The viewer behind a bearer token, if any: a moderator only while the
