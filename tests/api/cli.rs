@@ -77,12 +77,22 @@ async fn moderator_add_refuses_a_short_password(backend: Backend) {
 #[test]
 fn a_limit_of_zero_concurrent_requests_is_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_parley"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
         .current_dir(dir.path())
         .env("PARLEY_MAX_CONCURRENT_REQUESTS", "0")
+        .env("PARLEY_LISTEN", "127.0.0.1:0")
         .env("DATABASE_URL", "sqlite://parley.db")
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("parley runs");
+    // A server that started anyway is stopped, and the test fails.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().unwrap().is_none() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let output = child.wait_with_output().unwrap();
 
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
