@@ -26,8 +26,10 @@ pub mod store;
 /// answer is built from many small, short-lived allocations made on several
 /// threads; mimalloc serves them faster than the system allocator and
 /// returns freed memory instead of keeping an arena per thread. It is built
-/// without transparent huge pages (the `no_thp` feature), which under this
-/// load took a third more resident memory for the same work.
+/// not to ask for transparent huge pages (the `no_thp` feature), which under
+/// load took a third more resident memory for the same work; where the
+/// kernel uses them for every mapping (`always` rather than `madvise`),
+/// `MIMALLOC_ALLOW_THP=0` turns them off for the process.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
