@@ -140,11 +140,24 @@ impl App {
                 tokio::time::sleep(grace).await;
             } => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
         }
-        self.store.close().await;
+        // Closing waits for every connection to come back; one held by a
+        // request cut off at the end of the grace period never does. Its
+        // transaction is rolled back when the process exits.
+        if tokio::time::timeout(CLOSE_TIMEOUT, self.store.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                "database connections still in use at exit; their transactions are rolled back"
+            );
+        }
         tracing::info!("Parley stopped");
         Ok(())
     }
 }
+
+/// Longest the database may take to close at shutdown.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Creates the admin from the environment on an empty database, or says how
 /// to create the first moderator.

@@ -9,7 +9,10 @@ use std::sync::Mutex;
 
 use parley::App;
 use parley::config::{AdminBootstrap, Settings};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{
+    ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 use serde_json::{Value, json};
 
 pub const ADMIN_EMAIL: &str = "editor@parley.test";
@@ -370,6 +373,30 @@ impl TestApp {
         let id = self.post(slug, author, body, parent).await;
         self.approve(token, &id).await;
         id
+    }
+}
+
+/// Takes a lock on the database that makes `postComment` on the article
+/// `slug` wait until the transaction ends, but lets reads through: SQLite's
+/// write lock, or the article's row on PostgreSQL.
+pub async fn hold_up_posts(conn: &DatabaseConnection, slug: &str) -> DatabaseTransaction {
+    match conn.get_database_backend() {
+        DbBackend::Sqlite => conn
+            .begin_with_options(TransactionOptions {
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+                ..Default::default()
+            })
+            .await
+            .unwrap(),
+        _ => {
+            let txn = conn.begin().await.unwrap();
+            txn.execute_unprepared(&format!(
+                "SELECT id FROM articles WHERE slug = '{slug}' FOR UPDATE"
+            ))
+            .await
+            .unwrap();
+            txn
+        }
     }
 }
 

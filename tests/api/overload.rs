@@ -1,15 +1,10 @@
 //! Requests the server cannot serve at once: the limit on requests executed
 //! together, and the time budget of each. A post is held up by a lock the
-//! test takes on the database itself (SQLite's write lock, or the article's
-//! row on PostgreSQL).
+//! test takes on the database itself (`hold_up_posts`).
 
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
-};
 use serde_json::{Value, json};
 
 use crate::helpers::*;
@@ -22,29 +17,6 @@ on_both_databases!(
 
 const SLUG: &str = "busy";
 const READ: &str = "{ article(slug: \"busy\") { commentCount } }";
-
-/// Takes a lock that makes `postComment` on the article wait until it is
-/// released, but lets reads through.
-async fn hold_up_posts(conn: &DatabaseConnection) -> DatabaseTransaction {
-    match conn.get_database_backend() {
-        DbBackend::Sqlite => conn
-            .begin_with_options(TransactionOptions {
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-                ..Default::default()
-            })
-            .await
-            .unwrap(),
-        _ => {
-            let txn = conn.begin().await.unwrap();
-            txn.execute_unprepared(&format!(
-                "SELECT id FROM articles WHERE slug = '{SLUG}' FOR UPDATE"
-            ))
-            .await
-            .unwrap();
-            txn
-        }
-    }
-}
 
 /// Sends `query` without the suite's checks (a time-out answers 503), and
 /// returns the status, the answer and when it arrived.
@@ -85,7 +57,7 @@ async fn requests_beyond_the_limit_wait_for_a_turn(backend: Backend) {
     let token = app.admin_token().await;
     app.create_article(&token, SLUG).await;
     let conn = app.db.connect().await;
-    let lock = hold_up_posts(&conn).await;
+    let lock = hold_up_posts(&conn, SLUG).await;
 
     let (post, read) = tokio::join!(
         async {
@@ -123,7 +95,7 @@ async fn a_request_out_of_time_is_stopped_and_leaves_nothing(backend: Backend) {
     let token = app.admin_token().await;
     app.create_article(&token, SLUG).await;
     let conn = app.db.connect().await;
-    let lock = hold_up_posts(&conn).await;
+    let lock = hold_up_posts(&conn, SLUG).await;
 
     let (query, variables) = post_document();
     let (status, answer, _) = send(&app, query, variables.clone()).await;

@@ -15,6 +15,8 @@ use crate::on_both_databases;
 
 on_both_databases!(
     sigterm_stops_the_server_cleanly,
+    a_request_in_flight_finishes_after_sigterm,
+    the_shutdown_grace_period_ends_a_request_that_overruns_it,
     acknowledged_comments_survive_sigkill
 );
 
@@ -34,6 +36,11 @@ impl Server {
 
     /// Starts the binary; `log` receives its standard error.
     async fn start_with(database_url: &str, log: Stdio) -> Server {
+        Self::start_with_env(database_url, log, &[]).await
+    }
+
+    /// Starts the binary with extra environment variables.
+    async fn start_with_env(database_url: &str, log: Stdio, env: &[(&str, &str)]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -47,6 +54,7 @@ impl Server {
             .env("PARLEY_MODERATION", "post")
             .env("PARLEY_FLOOD_INTERVAL_SECS", "0")
             .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -90,11 +98,21 @@ async fn sigterm_stops_the_server_cleanly(backend: Backend) {
     let db = TestDb::create(backend).await;
     let server = Server::start_with(&db.url, Stdio::piped()).await;
 
+    let (exit, log, _) = terminate(server).await;
+
+    assert!(exit.success(), "exit status {exit}: {log}");
+    assert!(log.contains("Parley stopped"), "{log}");
+}
+
+/// Sends SIGTERM to the server and waits (at most 20 s) for it to exit:
+/// its exit status, its log and how long it took.
+async fn terminate(server: Server) -> (std::process::ExitStatus, String, Duration) {
     let status = Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+    let started = std::time::Instant::now();
     let child = server.child;
     let stopped = tokio::task::spawn_blocking(move || {
         let output = child.wait_with_output().unwrap();
@@ -105,11 +123,111 @@ async fn sigterm_stops_the_server_cleanly(backend: Backend) {
     });
     let (exit, log) = tokio::time::timeout(Duration::from_secs(20), stopped)
         .await
-        .unwrap()
+        .expect("the server stops")
         .unwrap();
+    (exit, log, started.elapsed())
+}
+
+/// Logs in, creates the article `slug`, and returns a post to it to send.
+async fn prepare_post(server: &Server, slug: &str) -> (String, Value) {
+    let login = server
+        .gql(
+            None,
+            "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+            json!({ "e": ADMIN_EMAIL, "p": ADMIN_PASSWORD }),
+        )
+        .await
+        .unwrap();
+    let token = login["data"]["login"]["token"].as_str().unwrap().to_owned();
+    let article = server
+        .gql(
+            Some(&token),
+            "mutation($slug: String!) { upsertArticle(input: { slug: $slug, title: \"Stopping\" }) { id } }",
+            json!({ "slug": slug }),
+        )
+        .await
+        .unwrap();
+    assert_no_errors(&article);
+    let post = json!({ "input": {
+        "articleSlug": slug,
+        "authorName": "Late Reader",
+        "authorEmail": "late@readers.example",
+        "body": "Sent just before the server was told to stop.",
+    } });
+    (token, post)
+}
+
+async fn stored_comments(conn: &sea_orm::DatabaseConnection) -> i64 {
+    conn.query_one_raw(Statement::from_string(
+        conn.get_database_backend(),
+        "SELECT COUNT(*) AS n FROM comments",
+    ))
+    .await
+    .unwrap()
+    .unwrap()
+    .try_get::<i64>("", "n")
+    .unwrap()
+}
+
+const POST: &str =
+    "mutation($input: PostCommentInput!) { postComment(input: $input) { id status } }";
+
+async fn a_request_in_flight_finishes_after_sigterm(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = Server::start_with(&db.url, Stdio::piped()).await;
+    let (_, post) = prepare_post(&server, "stopping").await;
+    let conn = db.connect().await;
+    let lock = hold_up_posts(&conn, "stopping").await;
+    let base = server.base.clone();
+    let in_flight = tokio::spawn(async move { gql_at(&base, None, POST, post).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let release = async {
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        lock.rollback().await.unwrap();
+    };
+    let ((exit, log, _), ()) = tokio::join!(terminate(server), release);
 
     assert!(exit.success(), "exit status {exit}: {log}");
-    assert!(log.contains("Parley stopped"), "{log}");
+    let answer = in_flight
+        .await
+        .unwrap()
+        .expect("the post in flight is answered");
+    assert_no_errors(&answer);
+    assert_eq!(answer["data"]["postComment"]["status"], "APPROVED");
+    let stored = stored_comments(&conn).await;
+    assert_eq!(stored, 1, "the answered post is stored");
+}
+
+async fn the_shutdown_grace_period_ends_a_request_that_overruns_it(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let server = Server::start_with_env(
+        &db.url,
+        Stdio::piped(),
+        &[("PARLEY_SHUTDOWN_GRACE_SECS", "1")],
+    )
+    .await;
+    let (_, post) = prepare_post(&server, "stopping").await;
+    let conn = db.connect().await;
+    let lock = hold_up_posts(&conn, "stopping").await;
+    let base = server.base.clone();
+    let in_flight = tokio::spawn(async move { gql_at(&base, None, POST, post).await });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    let (exit, log, took) = terminate(server).await;
+    lock.rollback().await.unwrap();
+
+    assert!(
+        took < Duration::from_secs(8),
+        "stopped after the grace period, not the request: {took:?}"
+    );
+    assert!(exit.success(), "exit status {exit}: {log}");
+    assert!(
+        in_flight.await.unwrap().is_none(),
+        "the request cut off gets no answer"
+    );
+    let stored = stored_comments(&conn).await;
+    assert_eq!(stored, 0, "nothing of the cut-off post is stored");
 }
 
 async fn acknowledged_comments_survive_sigkill(backend: Backend) {
