@@ -65,12 +65,13 @@ async fn requests_beyond_the_limit_wait_for_a_turn(backend: Backend) {
             send(&app, query, variables).await
         },
         async {
-            // Sent once the post holds the only turn and waits for the lock,
+            // Sent once the post holds the only turn and waits for the lock
+            // (it needs milliseconds; the margin is for a loaded machine),
             // which is released a while after.
-            tokio::time::sleep(Duration::from_millis(500)).await;
+            tokio::time::sleep(Duration::from_millis(1500)).await;
             let read = async { send(&app, READ, json!({})).await };
             let release = async {
-                tokio::time::sleep(Duration::from_millis(700)).await;
+                tokio::time::sleep(Duration::from_millis(1000)).await;
                 lock.rollback().await.unwrap();
             };
             tokio::join!(read, release).0
@@ -89,7 +90,7 @@ async fn requests_beyond_the_limit_wait_for_a_turn(backend: Backend) {
 
 async fn a_request_out_of_time_is_stopped_and_leaves_nothing(backend: Backend) {
     let app = spawn_app_with(backend, |settings| {
-        settings.request_timeout = Duration::from_secs(1);
+        settings.request_timeout = Duration::from_secs(2);
     })
     .await;
     let token = app.admin_token().await;
