@@ -175,10 +175,15 @@ pub struct ModeratorAddArgs {
     pub password_stdin: bool,
 }
 
+/// The cores this process may run on (2 when that cannot be read).
+pub fn cores() -> usize {
+    std::thread::available_parallelism().map_or(2, usize::from)
+}
+
 /// GraphQL requests executed at once unless configured: 4 per core. Beyond
 /// that they only wait for a database connection while holding memory.
 pub fn default_concurrent_requests() -> usize {
-    4 * std::thread::available_parallelism().map_or(2, usize::from)
+    4 * cores()
 }
 
 /// Everything the server needs, resolved from flags and environment.

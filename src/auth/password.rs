@@ -32,11 +32,8 @@ fn argon2() -> Argon2<'static> {
 /// earlier versions) and a core for tens of milliseconds: at most one per
 /// core runs at a time, and the rest wait their turn instead of piling up
 /// threads and memory.
-static HASHING: LazyLock<Arc<Semaphore>> = LazyLock::new(|| {
-    Arc::new(Semaphore::new(
-        std::thread::available_parallelism().map_or(2, usize::from),
-    ))
-});
+static HASHING: LazyLock<Arc<Semaphore>> =
+    LazyLock::new(|| Arc::new(Semaphore::new(crate::config::cores())));
 
 /// Runs `work` on the blocking pool once a hashing slot is free. The slot
 /// goes with the work: a request that gives up waiting (its time ran out)
