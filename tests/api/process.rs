@@ -128,8 +128,8 @@ async fn terminate(server: Server) -> (std::process::ExitStatus, String, Duratio
     (exit, log, started.elapsed())
 }
 
-/// Logs in, creates the article `slug`, and returns a post to it to send.
-async fn prepare_post(server: &Server, slug: &str) -> (String, Value) {
+/// Logs in as the admin and creates the article `slug`.
+async fn create_article(server: &Server, slug: &str) {
     let login = server
         .gql(
             None,
@@ -142,19 +142,22 @@ async fn prepare_post(server: &Server, slug: &str) -> (String, Value) {
     let article = server
         .gql(
             Some(&token),
-            "mutation($slug: String!) { upsertArticle(input: { slug: $slug, title: \"Stopping\" }) { id } }",
+            "mutation($slug: String!) { upsertArticle(input: { slug: $slug, title: $slug }) { id } }",
             json!({ "slug": slug }),
         )
         .await
         .unwrap();
     assert_no_errors(&article);
-    let post = json!({ "input": {
+}
+
+/// The variables of a post (`POST`) to the article `slug`.
+fn late_post(slug: &str) -> Value {
+    json!({ "input": {
         "articleSlug": slug,
         "authorName": "Late Reader",
         "authorEmail": "late@readers.example",
         "body": "Sent just before the server was told to stop.",
-    } });
-    (token, post)
+    } })
 }
 
 async fn stored_comments(conn: &sea_orm::DatabaseConnection) -> i64 {
@@ -175,7 +178,8 @@ const POST: &str =
 async fn a_request_in_flight_finishes_after_sigterm(backend: Backend) {
     let db = TestDb::create(backend).await;
     let server = Server::start_with(&db.url, Stdio::piped()).await;
-    let (_, post) = prepare_post(&server, "stopping").await;
+    create_article(&server, "stopping").await;
+    let post = late_post("stopping");
     let conn = db.connect().await;
     let lock = hold_up_posts(&conn, "stopping").await;
     let base = server.base.clone();
@@ -207,7 +211,8 @@ async fn the_shutdown_grace_period_ends_a_request_that_overruns_it(backend: Back
         &[("PARLEY_SHUTDOWN_GRACE_SECS", "1")],
     )
     .await;
-    let (_, post) = prepare_post(&server, "stopping").await;
+    create_article(&server, "stopping").await;
+    let post = late_post("stopping");
     let conn = db.connect().await;
     let lock = hold_up_posts(&conn, "stopping").await;
     let base = server.base.clone();
@@ -236,16 +241,7 @@ async fn acknowledged_comments_survive_sigkill(backend: Backend) {
     for round in 0..ROUNDS {
         let mut server = Server::start(&db.url).await;
         if round == 0 {
-            let login = server
-                .gql(None, "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }", json!({ "e": ADMIN_EMAIL, "p": ADMIN_PASSWORD }))
-                .await
-                .unwrap();
-            let token = login["data"]["login"]["token"].as_str().unwrap().to_owned();
-            let article = server
-                .gql(Some(&token), "mutation { upsertArticle(input: { slug: \"crash\", title: \"Crash\" }) { id } }", json!({}))
-                .await
-                .unwrap();
-            assert_no_errors(&article);
+            create_article(&server, "crash").await;
         }
         let posters: Vec<_> = (0..POSTERS)
             .map(|poster| {
