@@ -1,7 +1,12 @@
 //! Flood control for `postComment`, shared by every instance on one
-//! database: at most one comment per interval from the same client address
-//! or the same email, and an hourly cap (WordPress's rule, with a cap on
-//! top). Addresses and emails are only ever stored as keyed hashes.
+//! database: at most one comment per interval from the same client address,
+//! and an hourly cap (WordPress's rule, with a cap on top). Addresses are
+//! only ever stored as keyed hashes.
+//!
+//! The email a post carries plays no part: it proves nothing about who
+//! sent it, and a limit that read its history would tell a stranger
+//! whether that address had posted lately (SECURITY.md, "Nothing depends on
+//! another person's email").
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -13,12 +18,10 @@ use sha2::Sha256;
 use crate::error::{AppError, AppResult};
 use crate::store::{Store, post_marks, secrets};
 
-use super::Email;
-
 const HOUR_MICROS: i64 = 3_600_000_000;
 const FINGERPRINT_SECRET_NAME: &str = "fingerprint_key";
 
-/// How often one client or one email may post.
+/// How often one client address may post.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FloodPolicy {
     /// Shortest time between two comments; zero turns flood control off.
@@ -91,16 +94,15 @@ impl Fingerprints {
     }
 }
 
-/// Admits a new comment from `client` and `email`, or refuses it with
-/// `RATE_LIMITED` and the seconds to wait. Runs in the posting
-/// transaction; on PostgreSQL it first takes advisory locks on both keys,
-/// so that two instances cannot both admit the same client at once.
+/// Admits a new comment from `client`, or refuses it with `RATE_LIMITED`
+/// and the seconds to wait. Runs in the posting transaction; on PostgreSQL
+/// it first takes an advisory lock on the client's key, so that two
+/// instances cannot both admit the same client at once.
 pub async fn admit(
     txn: &impl ConnectionTrait,
     policy: &FloodPolicy,
     fingerprints: &Fingerprints,
     client: Option<IpAddr>,
-    email: &Email,
     now: i64,
 ) -> AppResult<()> {
     if !policy.is_on() {
@@ -110,18 +112,14 @@ pub async fn admit(
         "client",
         &client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
     );
-    let email_key = fingerprints.of("email", &email.to_login_key());
     if txn.get_database_backend() == DbBackend::Postgres {
-        let mut locks = [lock_id(&client_key), lock_id(&email_key)];
-        locks.sort_unstable();
-        for lock in locks {
-            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({lock})"))
-                .await?;
-        }
+        let lock = lock_id(&client_key);
+        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({lock})"))
+            .await?;
     }
 
     let interval = i64::try_from(policy.interval.as_micros()).unwrap_or(i64::MAX);
-    if let Some(last) = post_marks::latest(txn, &client_key, &email_key).await? {
+    if let Some(last) = post_marks::latest(txn, &client_key).await? {
         let wait = last.created_at.saturating_add(interval) - now;
         if wait > 0 {
             return Err(AppError::RateLimited {
@@ -131,7 +129,7 @@ pub async fn admit(
     }
     let hour_ago = now - HOUR_MICROS;
     let cap = u64::from(policy.hourly_cap.max(1));
-    let recent = post_marks::recent(txn, &client_key, &email_key, hour_ago, cap).await?;
+    let recent = post_marks::recent(txn, &client_key, hour_ago, cap).await?;
     if recent.len() as u64 >= cap
         && let Some(oldest) = recent.first()
     {
@@ -139,7 +137,7 @@ pub async fn admit(
             retry_after: seconds_ceil(oldest.created_at + HOUR_MICROS - now).max(1),
         });
     }
-    post_marks::insert(txn, client_key, email_key, now).await?;
+    post_marks::insert(txn, client_key, now).await?;
     post_marks::prune(txn, hour_ago.min(now - interval)).await?;
     Ok(())
 }

@@ -1,30 +1,23 @@
 //! Queries on post marks, for flood control.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Set,
 };
 use uuid::Uuid;
 
 use super::entities::post_mark::{Column, Entity as PostMark, Model};
 
-fn by_either(client_key: &str, email_key: &str) -> Condition {
-    Condition::any()
-        .add(Column::ClientKey.eq(client_key))
-        .add(Column::EmailKey.eq(email_key))
-}
-
-/// The marks of this client or this email since `since`, oldest first, at
-/// most `limit` of them.
+/// The marks of this client since `since`, oldest first, at most `limit`
+/// of them.
 pub async fn recent(
     db: &impl ConnectionTrait,
     client_key: &str,
-    email_key: &str,
     since: i64,
     limit: u64,
 ) -> Result<Vec<Model>, DbErr> {
     PostMark::find()
-        .filter(by_either(client_key, email_key))
+        .filter(Column::ClientKey.eq(client_key))
         .filter(Column::CreatedAt.gt(since))
         .order_by_asc(Column::CreatedAt)
         .limit(limit)
@@ -32,29 +25,19 @@ pub async fn recent(
         .await
 }
 
-/// The newest mark of this client or this email, if any.
-pub async fn latest(
-    db: &impl ConnectionTrait,
-    client_key: &str,
-    email_key: &str,
-) -> Result<Option<Model>, DbErr> {
+/// The newest mark of this client, if any.
+pub async fn latest(db: &impl ConnectionTrait, client_key: &str) -> Result<Option<Model>, DbErr> {
     PostMark::find()
-        .filter(by_either(client_key, email_key))
+        .filter(Column::ClientKey.eq(client_key))
         .order_by_desc(Column::CreatedAt)
         .one(db)
         .await
 }
 
-pub async fn insert(
-    db: &impl ConnectionTrait,
-    client_key: String,
-    email_key: String,
-    now: i64,
-) -> Result<(), DbErr> {
+pub async fn insert(db: &impl ConnectionTrait, client_key: String, now: i64) -> Result<(), DbErr> {
     super::entities::post_mark::ActiveModel {
         id: Set(Uuid::now_v7()),
         client_key: Set(client_key),
-        email_key: Set(email_key),
         created_at: Set(now),
     }
     .insert(db)

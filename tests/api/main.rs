@@ -9,6 +9,7 @@ mod auth;
 mod caching;
 mod cli;
 mod counts;
+mod email_history;
 mod flood;
 mod moderation;
 mod outage;

@@ -22,10 +22,10 @@ on_both_databases!(
 const THREAD: &str = r#"query($slug: String!) {
   article(slug: $slug) {
     commentCount
-    comments(first: 20) {
+    comments(first: 10) {
       nodes {
         id authorName body replyCount createdAt status
-        replies(first: 20) { nodes { id body replyCount replies { nodes { id body } } } }
+        replies(first: 5) { nodes { id body replyCount replies(first: 5) { nodes { id body } } } }
       }
     }
   }
@@ -187,8 +187,14 @@ async fn replies_are_paginated_oldest_first(backend: Backend) {
     let mut replies = Vec::new();
     for i in 0..3 {
         replies.push(
-            app.post_approved(&token, "budget", &format!("R{i}"), "reply", Some(&parent))
-                .await,
+            app.post_approved(
+                &token,
+                "budget",
+                &format!("R{i}"),
+                &format!("reply {i}"),
+                Some(&parent),
+            )
+            .await,
         );
     }
     let query = "query($id: ID!, $after: String) { comment(id: $id) { replyCount replies(first: 2, after: $after) { nodes { id parentId } pageInfo { hasNextPage endCursor } } } }";
@@ -331,20 +337,20 @@ async fn replies_five_levels_deep_in_one_query(backend: Backend) {
                 &token,
                 "deep",
                 &format!("Level {level}"),
-                "deeper",
+                &format!("deeper {level}"),
                 parent.as_deref(),
             )
             .await;
         chain.push(id.clone());
         parent = Some(id);
     }
-    let replies = "replies(first: 5) { nodes { id authorName body createdAt replyCount NEXT } }";
+    let replies = "replies(first: 2) { nodes { id authorName body createdAt replyCount NEXT } }";
     let mut nested = String::new();
     for _ in 0..5 {
         nested = replies.replace("NEXT", &nested);
     }
     let query = format!(
-        "{{ article(slug: \"deep\") {{ commentCount comments(first: 20) {{ nodes {{ id {nested} }} }} }} }}"
+        "{{ article(slug: \"deep\") {{ commentCount comments(first: 5) {{ nodes {{ id {nested} }} }} }} }}"
     );
 
     let answer = app.gql(&query, json!({})).await;

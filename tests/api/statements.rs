@@ -15,10 +15,10 @@ on_both_databases!(a_thread_read_costs_the_same_statements_however_long_it_is);
 const THREAD: &str = r#"query($slug: String!) {
   article(slug: $slug) {
     commentCount
-    comments(first: 50) {
+    comments(first: 20) {
       nodes {
         id authorName body createdAt replyCount article { slug }
-        replies { nodes { id body replyCount replies { nodes { id body replyCount } } } }
+        replies(first: 4) { nodes { id body replyCount replies(first: 4) { nodes { id body replyCount } } } }
       }
     }
   }
@@ -27,14 +27,26 @@ const THREAD: &str = r#"query($slug: String!) {
 async fn thread(app: &TestApp, token: &str, slug: &str, top: usize, replies: usize, nested: usize) {
     app.create_article(token, slug).await;
     for t in 0..top {
-        let parent = app.post(slug, &format!("Top {t}"), "top", None).await;
+        let parent = app
+            .post(slug, &format!("Top {t}"), &format!("top {t}"), None)
+            .await;
         for r in 0..replies {
             let reply = app
-                .post(slug, &format!("Reply {t} {r}"), "reply", Some(&parent))
+                .post(
+                    slug,
+                    &format!("Reply {t} {r}"),
+                    &format!("reply {t} {r}"),
+                    Some(&parent),
+                )
                 .await;
             for n in 0..nested {
-                app.post(slug, &format!("Nested {t} {r} {n}"), "nested", Some(&reply))
-                    .await;
+                app.post(
+                    slug,
+                    &format!("Nested {t} {r} {n}"),
+                    &format!("nested {t} {r} {n}"),
+                    Some(&reply),
+                )
+                .await;
             }
         }
     }

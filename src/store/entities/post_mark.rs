@@ -9,8 +9,6 @@ pub struct Model {
     pub id: Uuid,
     /// Keyed hash of the client address.
     pub client_key: String,
-    /// Keyed hash of the lower-cased email.
-    pub email_key: String,
     pub created_at: i64,
 }
 
