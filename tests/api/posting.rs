@@ -9,6 +9,7 @@ on_both_databases!(
     new_comment_waits_for_approval_under_pre_moderation,
     new_comment_shows_at_once_under_post_moderation,
     each_invalid_field_is_bad_user_input_naming_it_and_nothing_is_stored,
+    names_that_show_nothing_or_break_the_line_are_refused,
     a_missing_field_is_bad_user_input_naming_it,
     text_is_trimmed_and_normalised_to_nfc,
     markup_is_stored_as_plain_text,
@@ -131,6 +132,36 @@ async fn each_invalid_field_is_bad_user_input_naming_it_and_nothing_is_stored(ba
         0,
         "an invalid comment was stored"
     );
+}
+
+async fn names_that_show_nothing_or_break_the_line_are_refused(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "budget").await;
+    let names = [
+        "\u{3164}",
+        "\u{3164}\u{3164}\u{3164}",
+        "\u{2800}\u{2800}",
+        "\u{200D}",
+        "\u{200B}\u{FEFF}",
+        "Ann\u{2028}Reader",
+        "Ann\u{2029}Reader",
+        "Ann\u{200F}",
+        "\u{200E}Ann",
+    ];
+    for name in names {
+        let mut input = valid_input("budget");
+        input["authorName"] = json!(name);
+
+        let answer = app.post_comment(input).await;
+
+        assert_eq!(error_code(&answer), "BAD_USER_INPUT", "{name:?}: {answer}");
+        assert_eq!(error_field(&answer), "authorName", "{name:?}: {answer}");
+    }
+    assert_eq!(pending_count(&app, &token).await, 0);
+    let mut visible = valid_input("budget");
+    visible["authorName"] = json!("\u{674E}\u{96F7}");
+    assert_no_errors(&app.post_comment(visible).await);
 }
 
 async fn a_missing_field_is_bad_user_input_naming_it(backend: Backend) {
