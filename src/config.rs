@@ -82,6 +82,9 @@ pub struct ServeArgs {
     /// Highest cost of a request; a connection costs its `first` times its items.
     #[arg(long, env = "PARLEY_MAX_QUERY_COMPLEXITY", default_value_t = QueryLimits::default().max_complexity, global = true)]
     pub max_query_complexity: usize,
+    /// Largest answer a request or a subscription event may get, in bytes.
+    #[arg(long, env = "PARLEY_MAX_ANSWER_BYTES", default_value_t = QueryLimits::default().max_answer_bytes, global = true)]
+    pub max_answer_bytes: usize,
     /// Most aliased fields in one request.
     #[arg(long, env = "PARLEY_MAX_ALIASES", default_value_t = QueryLimits::default().max_aliases, global = true)]
     pub max_aliases: usize,
@@ -251,6 +254,7 @@ impl Settings {
                 max_depth: serve.max_query_depth,
                 max_complexity: serve.max_query_complexity,
                 max_aliases: serve.max_aliases,
+                max_answer_bytes: serve.max_answer_bytes,
                 anonymous_introspection: serve.introspection,
             },
             request_timeout: Duration::from_secs(serve.request_timeout_secs.max(1)),

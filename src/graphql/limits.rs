@@ -1,13 +1,16 @@
 //! What one request may ask for: depth, complexity (a connection costs its
-//! `first` times what each item asks for), aliases, and introspection. All
-//! are checked before any resolver runs, so a hostile query costs no
-//! database work.
+//! `first` times what each item asks for, and a text field as much as the
+//! longest text it can hold), aliases, and introspection. All are checked
+//! before any resolver runs, so a hostile query costs no database work. The
+//! size of what comes back is capped while it is built (`answer_size`).
 
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Number, Value as ConstValue, Variables};
 
-/// The limits of one request. The defaults leave room for every query a
-/// front end needs, replies five levels deep included.
+/// The limits of one request. The default cost leaves room for a page of 20
+/// comments with 20 replies each, or for replies five levels deep two at a
+/// time, and holds any request to about 600 comment bodies: a front end
+/// loads deeper replies page by page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct QueryLimits {
     /// Deepest nesting of selections.
@@ -16,6 +19,8 @@ pub struct QueryLimits {
     pub max_complexity: usize,
     /// Most aliased fields in one document.
     pub max_aliases: usize,
+    /// Largest answer (or subscription event), in bytes of JSON.
+    pub max_answer_bytes: usize,
     /// Whether callers without a moderator token may introspect the schema
     /// (GraphiQL needs it to help a reader's developer).
     pub anonymous_introspection: bool,
@@ -25,8 +30,9 @@ impl Default for QueryLimits {
     fn default() -> Self {
         Self {
             max_depth: 32,
-            max_complexity: 1_000_000,
+            max_complexity: 250_000,
             max_aliases: 30,
+            max_answer_bytes: 4 * 1024 * 1024,
             anonymous_introspection: true,
         }
     }
@@ -124,6 +130,14 @@ pub fn out_of_range_integer(
         .find_map(|f| in_set(&f.node.selection_set.node))
 }
 
+/// The cost of a text field that holds at most `max_chars` characters: one
+/// unit, plus one for every 100 bytes the longest such text takes in UTF-8.
+/// A comment body (10,000 characters, up to 40 KB) costs 401, a name 5: a
+/// query that may return many bodies costs what it may weigh.
+pub const fn text_cost(max_chars: usize) -> usize {
+    1 + max_chars * 4 / 100
+}
+
 /// The cost of a connection field: `first` (clamped to the page bounds)
 /// times what each item costs.
 pub fn connection_cost(first: Option<i64>, child_complexity: usize) -> usize {
@@ -171,6 +185,12 @@ mod tests {
         assert_eq!(variable.as_deref(), Some("n"));
         let fine = out_of_range("{ a(first: 2147483647) { b(first: -5) } }", none);
         assert_eq!(fine, None);
+    }
+
+    #[test]
+    fn text_costs_follow_the_longest_text() {
+        assert_eq!(text_cost(10_000), 401);
+        assert_eq!(text_cost(100), 5);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! context, call `domain`, and wrap what comes back in a type from `types`,
 //! which decides what each caller may see.
 
+mod answer_size;
 pub mod errors;
 pub mod limits;
 mod loaders;
@@ -77,7 +78,10 @@ pub fn build(services: Services, limits: &QueryLimits) -> Schemas {
             .data(articles)
             .data(replies)
             .limit_depth(limits.max_depth)
-            .limit_complexity(limits.max_complexity);
+            .limit_complexity(limits.max_complexity)
+            .extension(answer_size::AnswerSizeLimit {
+                max_bytes: limits.max_answer_bytes,
+            });
         if !for_moderators {
             builder = builder.disable_suggestions();
             if !limits.anonymous_introspection {

@@ -99,7 +99,7 @@ impl Mutation {
         let services = services(ctx);
         let saved =
             articles::upsert(&services.store, &services.events, viewer(ctx), input.into()).await?;
-        Ok(Article(saved))
+        Ok(Article::from(saved))
     }
 
     /// Makes a comment visible to readers. Moderators only.

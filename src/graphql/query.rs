@@ -16,7 +16,7 @@ impl Query {
     /// The article with this slug; null when unknown.
     async fn article(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Article>> {
         let found = domain::articles::find_by_slug(&services(ctx).store, &slug).await?;
-        Ok(found.map(Article))
+        Ok(found.map(Article::from))
     }
 
     /// Readers get APPROVED comments only, else null; moderators get any.

@@ -314,13 +314,18 @@ async fn execute(
         request.set_parsed_query(document);
     }
     // The turn is held until the answer is serialised, which bounds the
-    // memory of answers being built; waiting for it counts against the
-    // request's time budget.
+    // memory of answers being built; waiting for it, executing and
+    // serialising all count against the request's time budget.
+    let deadline = tokio::time::Instant::now() + state.request_timeout;
     let executing = async {
         let turn = state.executions.acquire().await;
-        (turn, schema.execute(request).await)
+        let response = schema.execute(request).await;
+        (turn, Serialised::from(response))
     };
-    let Ok((_turn, mut response)) = tokio::time::timeout(state.request_timeout, executing).await
+    let outcome = tokio::time::timeout_at(deadline, executing).await;
+    let Some((_turn, serialised)) = outcome
+        .ok()
+        .filter(|_| tokio::time::Instant::now() <= deadline)
     else {
         tracing::warn!(timeout = ?state.request_timeout, "a GraphQL request ran out of time");
         let body = serde_json::json!({ "errors": [{
@@ -334,35 +339,30 @@ async fn execute(
         )
             .into_response();
     };
-    if response.errors.is_empty() {
-        let body = Bytes::from(serde_json::to_vec(&response).unwrap_or_default());
-        let cache_entry = match (&state.read_cache, generation, cache_key) {
-            (Some(cache), Some(generation), Some(key)) if only_queries => {
-                Some((cache, generation, key))
+    let (body, request_failed) = match serialised {
+        Serialised::Data(body) => {
+            let cache_entry = match (&state.read_cache, generation, cache_key) {
+                (Some(cache), Some(generation), Some(key)) if only_queries => {
+                    Some((cache, generation, key))
+                }
+                _ => None,
+            };
+            // Only GET answers carry an ETag; a cached answer may later serve one.
+            let etag = if method == Method::Get || cache_entry.is_some() {
+                etag_of(&body)
+            } else {
+                String::new()
+            };
+            let fresh = CachedAnswer { etag, body };
+            if let Some((cache, generation, key)) = cache_entry {
+                cache.put(key, generation, fresh.clone());
             }
-            _ => None,
-        };
-        // Only GET answers carry an ETag; a cached answer may later serve one.
-        let etag = if method == Method::Get || cache_entry.is_some() {
-            etag_of(&body)
-        } else {
-            String::new()
-        };
-        let fresh = CachedAnswer { etag, body };
-        if let Some((cache, generation, key)) = cache_entry {
-            cache.put(key, generation, fresh.clone());
+            return success(state, headers, method, answer, fresh);
         }
-        return success(state, headers, method, answer, fresh);
-    }
-    // Parse and validation errors carry no path and leave no data: the
-    // request as a whole failed, and the answer has no `data` entry.
-    let request_failed = response.data == async_graphql::Value::Null
-        && response.errors.iter().all(|e| e.path.is_empty());
-    errors::label_response(&mut response);
-    let body = if request_failed {
-        serde_json::to_string(&serde_json::json!({ "errors": response.errors }))
-    } else {
-        serde_json::to_string(&response)
+        Serialised::Errors {
+            body,
+            request_failed,
+        } => (body, request_failed),
     };
     let status = if request_failed && answer == Answer::GraphqlResponse {
         StatusCode::BAD_REQUEST
@@ -376,9 +376,41 @@ async fn execute(
             (header::VARY, "Accept, Authorization"),
             (header::CACHE_CONTROL, "no-store"),
         ],
-        body.unwrap_or_default(),
+        body,
     )
         .into_response()
+}
+
+/// An executed request's answer, serialised.
+enum Serialised {
+    /// An answer without errors.
+    Data(Bytes),
+    /// An answer with errors; `request_failed` when the request as a whole
+    /// failed (it did not parse or validate) and the answer has no `data`.
+    Errors { body: Bytes, request_failed: bool },
+}
+
+impl From<async_graphql::Response> for Serialised {
+    fn from(mut response: async_graphql::Response) -> Self {
+        if response.errors.is_empty() {
+            return Self::Data(Bytes::from(
+                serde_json::to_vec(&response).unwrap_or_default(),
+            ));
+        }
+        // Parse and validation errors carry no path and leave no data.
+        let request_failed = response.data == async_graphql::Value::Null
+            && response.errors.iter().all(|e| e.path.is_empty());
+        errors::label_response(&mut response);
+        let body = if request_failed {
+            serde_json::to_vec(&serde_json::json!({ "errors": response.errors }))
+        } else {
+            serde_json::to_vec(&response)
+        };
+        Self::Errors {
+            body: Bytes::from(body.unwrap_or_default()),
+            request_failed,
+        }
+    }
 }
 
 /// A successful answer. Anonymous answers to GET carry an `ETag` (and get

@@ -5,6 +5,7 @@ mod helpers;
 
 mod limits;
 
+mod answer_size;
 mod auth;
 mod caching;
 mod cli;

@@ -18,7 +18,7 @@ on_both_databases!(
     unknown_article_subscription_is_an_error
 );
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 async fn connect(app: &TestApp) -> Socket {
@@ -43,7 +43,7 @@ async fn subscribe(app: &TestApp, slug: &str) -> Socket {
     subscribe_with(app, slug, "id body status authorName").await
 }
 
-async fn subscribe_with(app: &TestApp, slug: &str, selection: &str) -> Socket {
+pub(crate) async fn subscribe_with(app: &TestApp, slug: &str, selection: &str) -> Socket {
     let mut socket = connect(app).await;
     send(
         &mut socket,
@@ -70,7 +70,7 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next protocol message, or `None` if none comes within a second.
-async fn next(app: &TestApp, socket: &mut Socket) -> Option<Value> {
+pub(crate) async fn next(app: &TestApp, socket: &mut Socket) -> Option<Value> {
     loop {
         let message = tokio::time::timeout(Duration::from_secs(1), socket.next())
             .await

@@ -3,13 +3,39 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{CommentConnection, CommentOrder};
-use crate::domain::PageRequest;
+use crate::domain::{ArticleSlug, ArticleTitle, ArticleUrl, PageRequest};
+use crate::error::AppError;
+use crate::graphql::limits::text_cost;
 use crate::graphql::services;
 use crate::store::comments::{self, Level};
 use crate::store::entities::article;
 
 /// A page that comments attach to.
-pub struct Article(pub article::Model);
+pub struct Article(pub article::Model, Reached);
+
+/// How a request reached an article.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reached {
+    /// By name, from the root or a mutation.
+    Directly,
+    /// From one of its comments (`Comment.article`). Its thread is refused
+    /// there: every comment of a list would fetch the same thread again,
+    /// multiplying one page of rows by the size of the list at each level.
+    FromAComment,
+}
+
+impl From<article::Model> for Article {
+    fn from(model: article::Model) -> Self {
+        Self(model, Reached::Directly)
+    }
+}
+
+impl Article {
+    /// The article of a comment, as `Comment.article` shows it.
+    pub fn of_comment(model: article::Model) -> Self {
+        Self(model, Reached::FromAComment)
+    }
+}
 
 #[Object]
 impl Article {
@@ -18,14 +44,17 @@ impl Article {
     }
 
     /// The publisher's stable key: a CMS id or a URL path.
+    #[graphql(complexity = "text_cost(ArticleSlug::MAX_CHARS)")]
     async fn slug(&self) -> &str {
         &self.0.slug
     }
 
+    #[graphql(complexity = "text_cost(ArticleTitle::MAX_CHARS)")]
     async fn title(&self) -> &str {
         &self.0.title
     }
 
+    #[graphql(complexity = "text_cost(ArticleUrl::MAX_CHARS)")]
     async fn url(&self) -> Option<&str> {
         self.0.url.as_deref()
     }
@@ -40,7 +69,8 @@ impl Article {
         super::comment::saturating_i32(self.0.approved_comment_count)
     }
 
-    /// Approved top-level comments.
+    /// Approved top-level comments. Not available on an article reached
+    /// through `Comment.article`: query the article itself.
     #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
     async fn comments(
         &self,
@@ -49,6 +79,13 @@ impl Article {
         after: Option<String>,
         #[graphql(default_with = "Some(CommentOrder::OldestFirst)")] order: Option<CommentOrder>,
     ) -> Result<CommentConnection> {
+        if self.1 == Reached::FromAComment {
+            return Err(AppError::bad_input(
+                "comments",
+                "an article's comments cannot be listed through Comment.article; query article(slug) instead",
+            )
+            .into());
+        }
         let page = PageRequest::parse(
             first.unwrap_or(PageRequest::DEFAULT_FIRST),
             after.as_deref(),
@@ -63,7 +100,7 @@ impl Article {
             super::comment::thread_emails(ctx),
         )
         .await
-        .map_err(crate::error::AppError::from)?;
+        .map_err(AppError::from)?;
         Ok(CommentConnection::of_thread(self.0.id, found))
     }
 }

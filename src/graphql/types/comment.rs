@@ -95,7 +95,7 @@ impl Comment {
             .ok_or_else(|| {
                 AppError::Internal(anyhow::anyhow!("comment {} has no article", self.id))
             })?;
-        Ok(Article(found))
+        Ok(Article::of_comment(found))
     }
 
     /// The comment this one replies to, if any.
@@ -103,6 +103,7 @@ impl Comment {
         self.parent_id.map(|id| ID(id.to_string()))
     }
 
+    #[graphql(complexity = "crate::graphql::limits::text_cost(domain::AuthorName::MAX_CHARS)")]
     async fn author_name(&self) -> &str {
         &self.author_name
     }
@@ -121,6 +122,7 @@ impl Comment {
     }
 
     /// Plain text exactly as accepted; front ends escape it.
+    #[graphql(complexity = "crate::graphql::limits::text_cost(domain::CommentBody::MAX_CHARS)")]
     async fn body(&self) -> &str {
         &self.body
     }
