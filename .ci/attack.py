@@ -25,7 +25,7 @@ READER_EMAIL = "private.reader@readers.example"
 
 
 class Server:
-    def __init__(self, binary):
+    def __init__(self, binary, settings=None):
         self.dir = tempfile.mkdtemp(prefix="parley-attack.")
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
@@ -39,6 +39,7 @@ class Server:
             "PARLEY_ADMIN_PASSWORD": ADMIN_PASSWORD,
             "RUST_LOG": "warn",
         })
+        env.update(settings or {})
         self.log = open(os.path.join(self.dir, "server.log"), "w")
         self.proc = subprocess.Popen([binary], env=env, cwd=self.dir,
                                      stdout=self.log, stderr=self.log)
@@ -50,6 +51,13 @@ class Server:
                 pass
             time.sleep(0.1)
         raise SystemExit("attack: the server did not come up")
+
+    def resident_kib(self):
+        with open(f"/proc/{self.proc.pid}/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+        return 0
 
     def stop(self):
         self.proc.terminate()
@@ -74,7 +82,8 @@ class Server:
         if token:
             headers["Authorization"] = f"Bearer {token}"
         headers.update(extra_headers or {})
-        body = json.dumps({"query": query, "variables": variables or {}}).encode()
+        body = json.dumps({"query": query, "variables": variables or {}},
+                          ensure_ascii=False).encode()
         status, text = self.request("POST", "/graphql", body, headers)
         return status, text, json.loads(text) if text.startswith("{") else None
 
@@ -84,6 +93,56 @@ def code(answer):
         return answer["errors"][0]["extensions"]["code"]
     except (KeyError, IndexError, TypeError):
         return None
+
+
+def big_answers(binary, check):
+    """An article of 100 comments of 40 KB each (posted under post-moderation
+    with flood control off), read with queries that once built answers of
+    gigabytes: each must be refused quickly, with little memory."""
+    server = Server(binary, {"PARLEY_MODERATION": "post", "PARLEY_FLOOD_INTERVAL_SECS": "0"})
+    _, _, login = server.gql(
+        "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
+        {"e": ADMIN_EMAIL, "p": ADMIN_PASSWORD})
+    token = login["data"]["login"]["token"]
+    server.gql('mutation { upsertArticle(input: {slug: "big", title: "Big"}) { id } }',
+               token=token)
+    for i in range(100):
+        body = "\U0001F600" * 9995 + f"{i:05}"
+        _, text, _ = server.gql("mutation($i: PostCommentInput!) { postComment(input: $i) { id } }",
+                                {"i": {"articleSlug": "big", "authorName": "Heavy", "body": body,
+                                       "authorEmail": "heavy@readers.example"}})
+        if '"errors"' in text:
+            raise SystemExit(f"attack: seeding the big article failed: {text[:300]}")
+    before = server.resident_kib()
+
+    def through_article(n):
+        return (f'{{ article(slug: "big") {{ comments(first: {n}) {{ nodes {{ body article '
+                f'{{ comments(first: {n}) {{ nodes {{ body article {{ comments(first: {n}) '
+                f'{{ nodes {{ body }} }} }} }} }} }} }} }} }} }}')
+
+    aliased = "{ " + " ".join(
+        f'a{i}: article(slug: "big") {{ comments(first: 100) {{ nodes {{ body }} }} }}'
+        for i in range(6)) + " }"
+    queries = [("30 per level through Comment.article", through_article(30)),
+               ("40 per level through Comment.article", through_article(40)),
+               ("6 aliases of 100 bodies (24 MB)", aliased)]
+    for name, query in queries:
+        started = time.monotonic()
+        status, text, answer = server.gql(query)
+        took = time.monotonic() - started
+        check(f"{name} is refused in {took:.2f} s with {len(text)} bytes",
+              status == 200 and code(answer) == "BAD_USER_INPUT" and len(text) < 65536,
+              text[:200])
+    with concurrent.futures.ThreadPoolExecutor(max_workers=12) as pool:
+        answers = list(pool.map(lambda _: server.gql(through_article(12))[2], range(12)))
+    check("12 concurrent 12/12/12 queries are all refused",
+          all(code(a) == "BAD_USER_INPUT" for a in answers), str(answers[0])[:200])
+    grown = server.resident_kib() - before
+    check(f"the server's resident memory grew by {grown // 1024} MiB (under 128)",
+          grown < 128 * 1024, str(grown))
+    log = server.stop()
+    check("the big-answer server stopped cleanly with no panic",
+          server.proc.returncode == 0 and "panicked" not in log, log[-500:])
 
 
 def main():
@@ -113,7 +172,9 @@ def main():
         return {"i": {"articleSlug": "target", "authorName": "Reader", "authorEmail": email,
                       "body": body}}
 
-    _, _, first = anon(post, comment(READER_EMAIL, "A first, honest comment."))
+    _, first_text, first = anon(post, comment(READER_EMAIL, "A first, honest comment."))
+    if not first.get("data"):
+        raise SystemExit(f"attack: the first comment failed: {first_text[:300]}")
     comment_id = first["data"]["postComment"]["id"]
     server.gql("mutation($id: ID!) { approveComment(id: $id) { id } }", {"id": comment_id},
                token=token)
@@ -173,6 +234,21 @@ def main():
     check("X-Forwarded-For from an untrusted peer does not dodge the limit",
           code(forwarded) == "RATE_LIMITED", str(forwarded)[:200])
 
+    # Readers: nothing depends on the history of the email typed.
+    repeat = "A first, honest comment."
+    _, right_text, right = anon(post, comment(READER_EMAIL, repeat))
+    _, wrong_text, wrong = anon(post, comment("wrong.guess@readers.example", repeat))
+    check("copying a comment answers the same for its author's email and a wrong guess",
+          code(right) == "BAD_USER_INPUT" and right_text == wrong_text,
+          f"{right_text[:150]} / {wrong_text[:150]}")
+    for name in ["\u3164", "\u2800\u2800", "\u200d", "Ann\u2028Bob", "Ann\u200f"]:
+        _, _, blank = anon(post, {"i": {**comment("names@readers.example", "Named.")["i"],
+                                        "authorName": name}})
+        check(f"the name {name.encode('unicode_escape').decode()} is refused",
+              code(blank) == "BAD_USER_INPUT"
+              and blank["errors"][0]["extensions"].get("field") == "authorName",
+              str(blank)[:200])
+
     # Moderators: brute force.
     guesses = [server.gql(
         "mutation($e: String!, $p: String!) { login(email: $e, password: $p) { token } }",
@@ -197,6 +273,8 @@ def main():
     log = server.stop()
     check("the server stopped cleanly on SIGTERM with no panic",
           server.proc.returncode == 0 and "panicked" not in log, log[-500:])
+
+    big_answers(binary, check)
     passed = sum(results)
     print(f"attack: {passed} passed, {len(results) - passed} failed")
     return 0 if passed == len(results) else 1
