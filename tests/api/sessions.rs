@@ -17,6 +17,7 @@ on_both_databases!(
     only_admins_manage_moderators,
     repeated_login_failures_for_an_account_are_throttled,
     repeated_login_failures_from_an_address_are_throttled,
+    addresses_in_one_ipv6_64_share_login_limits,
 );
 
 const QUEUE: &str = "{ moderationQueue { nodes { id } } }";
@@ -278,6 +279,13 @@ async fn login_from(app: &TestApp, address: &str, email: &str, password: &str) -
     response.json().await.unwrap()
 }
 
+async fn behind_a_proxy(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+    })
+    .await
+}
+
 fn assert_throttled(answer: &Value) {
     assert_eq!(error_code(answer), "RATE_LIMITED", "{answer}");
     let retry = answer["errors"][0]["extensions"]["retryAfter"]
@@ -338,4 +346,25 @@ async fn repeated_login_failures_from_an_address_are_throttled(backend: Backend)
 
     assert_throttled(&from_attacker);
     assert_no_errors(&from_elsewhere);
+}
+
+/// An IPv6 client holds a whole /64: its addresses share one set of limits.
+async fn addresses_in_one_ipv6_64_share_login_limits(backend: Backend) {
+    let app = behind_a_proxy(backend).await;
+    for i in 0..10 {
+        let answer = login_from(
+            &app,
+            &format!("2001:db8:5:6:{i:x}::1"),
+            &format!("guess{i}@parley.test"),
+            "a wrong guess",
+        )
+        .await;
+        assert_eq!(error_code(&answer), "UNAUTHENTICATED", "{answer}");
+    }
+
+    let same_64 = login_from(&app, "2001:db8:5:6:ffff::9", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let next_64 = login_from(&app, "2001:db8:5:7::1", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    assert_throttled(&same_64);
+    assert_no_errors(&next_64);
 }
