@@ -26,9 +26,10 @@ impl Mutation {
         Ok(Comment::from(stored))
     }
 
-    /// Exchanges a moderator's email and password for a token. After ten
-    /// failures in ten minutes for an account or from an address, further
-    /// tries get `RATE_LIMITED` for a while.
+    /// Exchanges a moderator's email and password for a token. Failed tries
+    /// are throttled: after a few from one address, further tries get
+    /// `RATE_LIMITED` for a while; after many at one account from anywhere,
+    /// every try at it waits a few seconds.
     async fn login(
         &self,
         ctx: &Context<'_>,
