@@ -215,10 +215,14 @@ pub async fn logout(store: &Store, viewer: &Viewer) -> AppResult<()> {
 }
 
 /// Changes the caller's password, ends every session of the account, and
-/// starts a new one.
+/// starts a new one. A wrong current password counts as a failed login for
+/// the account from `client`, under the same limits, so that a stolen token
+/// does not open a way to guess the password.
 pub async fn change_password(
     store: &Store,
     keys: &TokenKeys,
+    fingerprints: &Fingerprints,
+    client: Option<IpAddr>,
     viewer: &Viewer,
     current: &str,
     new: &str,
@@ -229,12 +233,14 @@ pub async fn change_password(
         .ok_or(AppError::Unauthenticated("the token is invalid or expired"))?;
     let new =
         Password::parse(new).map_err(|err| AppError::bad_input("newPassword", err.message()))?;
+    let attempt = login_throttle::admit(store, fingerprints, &account.email, client).await?;
     if !password::verify(current.to_owned(), Some(account.password_hash.clone())).await? {
         return Err(AppError::bad_input(
             "currentPassword",
             "the current password is wrong",
         ));
     }
+    attempt.succeeded(store).await?;
     let password_hash = password::hash(&new).await?;
     let updated =
         moderators::set_password(store.db(), account, password_hash, now_micros()).await?;

@@ -57,7 +57,8 @@ impl Mutation {
     }
 
     /// Changes the caller's password and ends every other session of the
-    /// account; answers with a new token. Moderators only.
+    /// account; answers with a new token. Moderators only. A wrong current
+    /// password counts as a failed login, under the same throttling.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -68,6 +69,8 @@ impl Mutation {
         let login = moderators::change_password(
             &services.store,
             &services.keys,
+            &services.fingerprints,
+            ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
             viewer(ctx),
             &current_password,
             &new_password,

@@ -20,6 +20,7 @@ on_both_databases!(
     failures_from_many_addresses_do_not_lock_the_owner_out,
     past_the_account_limit_the_owner_waits_seconds_not_minutes,
     repeated_failures_from_one_address_at_one_account_back_off,
+    wrong_current_passwords_are_throttled_like_logins,
     addresses_in_one_ipv6_64_share_login_limits,
 );
 
@@ -450,6 +451,43 @@ async fn repeated_failures_from_one_address_at_one_account_back_off(backend: Bac
 
     let elsewhere = login_from(&app, "203.0.113.5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
     assert_no_errors(&elsewhere);
+}
+
+async fn change_password_from(app: &TestApp, address: &str, token: &str, current: &str) -> Value {
+    let change = "mutation($current: String!, $new: String!) { changePassword(currentPassword: $current, newPassword: $new) { token } }";
+    let response = app
+        .client()
+        .post(app.graphql_url())
+        .header("X-Forwarded-For", address)
+        .bearer_auth(token)
+        .json(&json!({ "query": change, "variables": { "current": current, "new": "a brand new passphrase" } }))
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
+/// A stolen token must not let its holder guess the password: wrong
+/// current passwords count as failed logins for the account and address.
+async fn wrong_current_passwords_are_throttled_like_logins(backend: Backend) {
+    let app = behind_a_proxy(backend).await;
+    let login = login_from(&app, "198.51.100.20", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let token = login["data"]["login"]["token"].as_str().unwrap().to_owned();
+    for i in 0..5 {
+        let answer =
+            change_password_from(&app, "198.51.100.20", &token, &format!("guess {i}")).await;
+        assert_eq!(error_field(&answer), "currentPassword", "{answer}");
+    }
+
+    let sixth = change_password_from(&app, "198.51.100.20", &token, "guess 5").await;
+    let right = change_password_from(&app, "198.51.100.20", &token, ADMIN_PASSWORD).await;
+    let login_here = login_from(&app, "198.51.100.20", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let login_elsewhere = login_from(&app, "203.0.113.5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    assert_throttled(&sixth);
+    assert_throttled(&right);
+    assert_throttled(&login_here);
+    assert_no_errors(&login_elsewhere);
 }
 
 /// An IPv6 client holds a whole /64: its addresses share one set of limits.
