@@ -131,8 +131,8 @@ pub struct ServeArgs {
         global = true
     )]
     pub http_max_age_secs: u32,
-    /// Shortest time between two comments from one client address or one
-    /// email, in seconds; 0 turns flood control off (interval and hourly cap).
+    /// Shortest time between two comments from one client address, in
+    /// seconds; 0 turns flood control off (interval and hourly cap).
     #[arg(
         long,
         env = "PARLEY_FLOOD_INTERVAL_SECS",
@@ -140,7 +140,7 @@ pub struct ServeArgs {
         global = true
     )]
     pub flood_interval_secs: u64,
-    /// Most comments from one client address or one email in any hour.
+    /// Most comments from one client address in any hour.
     #[arg(
         long,
         env = "PARLEY_FLOOD_HOURLY_CAP",

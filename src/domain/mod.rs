@@ -13,6 +13,7 @@ pub mod comment_body;
 pub mod comments;
 pub mod email;
 pub mod flood;
+pub mod login_throttle;
 pub mod moderation;
 pub mod moderators;
 pub mod page;

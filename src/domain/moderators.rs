@@ -13,16 +13,11 @@ use crate::auth::token::IssuedToken;
 use crate::auth::{TokenKeys, Viewer, ViewerModerator, password};
 use crate::error::{AppError, AppResult};
 use crate::store::entities::moderator;
-use crate::store::{Store, login_failures, moderators, now_micros, tokens};
+use crate::store::{Store, moderators, now_micros, tokens};
 
 use super::flood::Fingerprints;
+use super::login_throttle;
 use super::{AuthorName, Email, ModeratorRole, Password};
-
-/// Failed logins allowed per account and per address within the window.
-pub const MAX_LOGIN_FAILURES: u64 = 10;
-/// The sliding window for failed logins: a try refused for too many
-/// failures opens again as the oldest failure ages out of it.
-const LOGIN_WINDOW_MICROS: i64 = 10 * 60 * 1_000_000;
 
 /// A moderator account to create, before validation.
 #[derive(Debug, Clone)]
@@ -112,9 +107,9 @@ pub struct Login {
 
 /// Checks an email and password and issues a token. Every failure gives the
 /// same error, and an unknown email costs the same time as a wrong password.
-/// After [`MAX_LOGIN_FAILURES`] failures within ten minutes for the account,
-/// or from the address, further tries are refused with `RATE_LIMITED` until
-/// the oldest of them is ten minutes old: a pause, never a permanent lock.
+/// Tries are throttled per account and address, per address, and, past
+/// what any owner needs, per account: see [`login_throttle`]. A pause,
+/// never a permanent lock.
 pub async fn login(
     store: &Store,
     keys: &TokenKeys,
@@ -124,24 +119,7 @@ pub async fn login(
     password: &str,
 ) -> AppResult<Login> {
     let failed = || AppError::Unauthenticated("invalid email or password");
-    let account_key = fingerprints.of("login-account", &email.trim().to_lowercase());
-    let client_key = fingerprints.of(
-        "login-client",
-        &client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
-    );
-    let now = now_micros();
-    for key in [&account_key, &client_key] {
-        let since = now - LOGIN_WINDOW_MICROS;
-        let recent = login_failures::recent(store.db(), key, since, MAX_LOGIN_FAILURES).await?;
-        if recent.len() as u64 >= MAX_LOGIN_FAILURES {
-            let reopens = recent[0] + LOGIN_WINDOW_MICROS - now;
-            return Err(AppError::RateLimited {
-                retry_after: u64::try_from((reopens + 999_999) / 1_000_000)
-                    .unwrap_or(1)
-                    .max(1),
-            });
-        }
-    }
+    let attempt = login_throttle::admit(store, fingerprints, email, client).await?;
 
     let account = match Email::parse_field(email, "email") {
         Ok(email) => moderators::find_by_email(store.db(), email.as_str()).await?,
@@ -154,15 +132,9 @@ pub async fn login(
         .map(|m| m.password_hash.clone());
     let verified = password::verify(password.to_owned(), stored).await?;
     let Some(moderator) = account.filter(|_| verified) else {
-        let txn = store.begin_write().await?;
-        login_failures::record(&txn, account_key, now).await?;
-        login_failures::record(&txn, client_key, now).await?;
-        login_failures::prune(&txn, now - LOGIN_WINDOW_MICROS).await?;
-        txn.commit().await?;
         return Err(failed());
     };
-    login_failures::clear(store.db(), &account_key).await?;
-    login_failures::clear(store.db(), &client_key).await?;
+    attempt.succeeded(store).await?;
     let token = keys
         .issue(moderator.id, moderator.token_version)
         .map_err(AppError::Internal)?;
@@ -243,10 +215,14 @@ pub async fn logout(store: &Store, viewer: &Viewer) -> AppResult<()> {
 }
 
 /// Changes the caller's password, ends every session of the account, and
-/// starts a new one.
+/// starts a new one. A wrong current password counts as a failed login for
+/// the account from `client`, under the same limits, so that a stolen token
+/// does not open a way to guess the password.
 pub async fn change_password(
     store: &Store,
     keys: &TokenKeys,
+    fingerprints: &Fingerprints,
+    client: Option<IpAddr>,
     viewer: &Viewer,
     current: &str,
     new: &str,
@@ -257,12 +233,14 @@ pub async fn change_password(
         .ok_or(AppError::Unauthenticated("the token is invalid or expired"))?;
     let new =
         Password::parse(new).map_err(|err| AppError::bad_input("newPassword", err.message()))?;
+    let attempt = login_throttle::admit(store, fingerprints, &account.email, client).await?;
     if !password::verify(current.to_owned(), Some(account.password_hash.clone())).await? {
         return Err(AppError::bad_input(
             "currentPassword",
             "the current password is wrong",
         ));
     }
+    attempt.succeeded(store).await?;
     let password_hash = password::hash(&new).await?;
     let updated =
         moderators::set_password(store.db(), account, password_hash, now_micros()).await?;

@@ -43,7 +43,9 @@ pub struct Services {
     pub fingerprints: Fingerprints,
 }
 
-/// The address a request came from, as the HTTP layer resolved it.
+/// The client a request came from as per-address limits see it: the
+/// address the HTTP layer resolved (the peer, or the client a trusted proxy
+/// forwarded), with an IPv6 address reduced to its /64 network.
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub std::net::IpAddr);
 

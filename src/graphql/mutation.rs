@@ -26,9 +26,10 @@ impl Mutation {
         Ok(Comment::from(stored))
     }
 
-    /// Exchanges a moderator's email and password for a token. After ten
-    /// failures in ten minutes for an account or from an address, further
-    /// tries get `RATE_LIMITED` for a while.
+    /// Exchanges a moderator's email and password for a token. Failed tries
+    /// are throttled: after a few from one address, further tries get
+    /// `RATE_LIMITED` for a while; after many at one account from anywhere,
+    /// every try at it waits a few seconds.
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -56,7 +57,8 @@ impl Mutation {
     }
 
     /// Changes the caller's password and ends every other session of the
-    /// account; answers with a new token. Moderators only.
+    /// account; answers with a new token. Moderators only. A wrong current
+    /// password counts as a failed login, under the same throttling.
     async fn change_password(
         &self,
         ctx: &Context<'_>,
@@ -67,6 +69,8 @@ impl Mutation {
         let login = moderators::change_password(
             &services.store,
             &services.keys,
+            &services.fingerprints,
+            ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
             viewer(ctx),
             &current_password,
             &new_password,

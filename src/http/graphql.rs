@@ -306,7 +306,11 @@ async fn execute(
         }
     };
     let schema = state.schemas.for_viewer(&viewer);
-    let client = ClientAddr(client_ip(peer.ip(), headers, &state.trusted_proxies));
+    let client = ClientAddr(super::client_addr::limited_as(client_ip(
+        peer.ip(),
+        headers,
+        &state.trusted_proxies,
+    )));
     let mut request = request.data(viewer).data(client);
     // Executed as parsed here; a document that did not parse is parsed
     // again by the executor, which reports the syntax error.

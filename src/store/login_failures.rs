@@ -1,45 +1,59 @@
-//! Recent failed logins, by keyed hash of the account or the address.
+//! Recent failed password checks, by keyed hash of the account, the
+//! address, or both.
 
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect,
+    Set,
 };
 use uuid::Uuid;
 
 use super::entities::login_failure::{self, Column, Entity as LoginFailure};
 
-/// When the failures under `key` since `since` happened, oldest first, at
-/// most `limit` of them.
-pub async fn recent(
+/// How many failures under `key` happened since `since`, and when the
+/// latest did.
+pub async fn summary(
     db: &impl ConnectionTrait,
     key: &str,
     since: i64,
-    limit: u64,
-) -> Result<Vec<i64>, DbErr> {
-    LoginFailure::find()
+) -> Result<(u64, Option<i64>), DbErr> {
+    let row = LoginFailure::find()
         .select_only()
-        .column(Column::CreatedAt)
+        .column_as(Expr::col(Column::Id).count(), "failures")
+        .column_as(Expr::col(Column::CreatedAt).max(), "latest")
         .filter(Column::Key.eq(key))
         .filter(Column::CreatedAt.gt(since))
-        .order_by_asc(Column::CreatedAt)
-        .limit(limit)
-        .into_tuple::<i64>()
-        .all(db)
-        .await
+        .into_tuple::<(i64, Option<i64>)>()
+        .one(db)
+        .await?;
+    Ok(row.map_or((0, None), |(failures, latest)| {
+        (u64::try_from(failures).unwrap_or(0), latest)
+    }))
 }
 
-pub async fn record(db: &impl ConnectionTrait, key: String, now: i64) -> Result<(), DbErr> {
+/// Records a failure under `key`; returns its id.
+pub async fn record(db: &impl ConnectionTrait, key: String, now: i64) -> Result<Uuid, DbErr> {
+    let id = Uuid::now_v7();
     login_failure::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         key: Set(key),
         created_at: Set(now),
     }
     .insert(db)
     .await?;
+    Ok(id)
+}
+
+/// Takes back the failures recorded with these ids.
+pub async fn forget(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<(), DbErr> {
+    LoginFailure::delete_many()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .exec(db)
+        .await?;
     Ok(())
 }
 
-/// Forgets the failures under `key`, after a successful login.
+/// Forgets the failures under `key`, after the right password.
 pub async fn clear(db: &impl ConnectionTrait, key: &str) -> Result<(), DbErr> {
     LoginFailure::delete_many()
         .filter(Column::Key.eq(key))

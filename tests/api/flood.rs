@@ -14,6 +14,7 @@ on_both_databases!(
     a_second_comment_within_the_interval_is_rate_limited,
     the_same_email_from_another_address_is_not_limited,
     other_readers_behind_a_trusted_proxy_may_post,
+    addresses_in_one_ipv6_64_are_one_client,
     forwarded_addresses_from_untrusted_peers_are_ignored,
     the_hourly_cap_holds,
     flood_control_holds_across_instances,
@@ -125,6 +126,42 @@ async fn other_readers_behind_a_trusted_proxy_may_post(backend: Backend) {
     assert_no_errors(&first);
     assert_no_errors(&second);
     assert_rate_limited(&third, 15);
+    assert_eq!(queue_len(&app, &token).await, 2);
+}
+
+/// An IPv6 client holds a whole /64 and may change address within it at
+/// will: flood control counts the /64 as one client.
+async fn addresses_in_one_ipv6_64_are_one_client(backend: Backend) {
+    let (app, token) = flooded_app(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+    })
+    .await;
+
+    let first = post_from(
+        &app,
+        Some("2001:db8:1:2::1"),
+        "one@readers.example",
+        "first",
+    )
+    .await;
+    let same_64 = post_from(
+        &app,
+        Some("2001:db8:1:2:ffff:ffff:ffff:fffe"),
+        "two@readers.example",
+        "second",
+    )
+    .await;
+    let next_64 = post_from(
+        &app,
+        Some("2001:db8:1:3::1"),
+        "three@readers.example",
+        "third",
+    )
+    .await;
+
+    assert_no_errors(&first);
+    assert_rate_limited(&same_64, 15);
+    assert_no_errors(&next_64);
     assert_eq!(queue_len(&app, &token).await, 2);
 }
 

@@ -17,6 +17,11 @@ on_both_databases!(
     only_admins_manage_moderators,
     repeated_login_failures_for_an_account_are_throttled,
     repeated_login_failures_from_an_address_are_throttled,
+    failures_from_many_addresses_do_not_lock_the_owner_out,
+    past_the_account_limit_the_owner_waits_seconds_not_minutes,
+    repeated_failures_from_one_address_at_one_account_back_off,
+    wrong_current_passwords_are_throttled_like_logins,
+    addresses_in_one_ipv6_64_share_login_limits,
 );
 
 const QUEUE: &str = "{ moderationQueue { nodes { id } } }";
@@ -278,6 +283,43 @@ async fn login_from(app: &TestApp, address: &str, email: &str, password: &str) -
     response.json().await.unwrap()
 }
 
+async fn behind_a_proxy(backend: Backend) -> TestApp {
+    spawn_app_with(backend, |s| {
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+    })
+    .await
+}
+
+/// Moves every recorded login failure `seconds` into the past, as if that
+/// much time had gone by.
+async fn age_login_failures(app: &TestApp, seconds: i64) {
+    use sea_orm::ConnectionTrait;
+    app.db
+        .connect()
+        .await
+        .execute_unprepared(&format!(
+            "UPDATE login_failures SET created_at = created_at - {}",
+            seconds * 1_000_000
+        ))
+        .await
+        .unwrap();
+}
+
+fn retry_after(answer: &Value) -> u64 {
+    assert_eq!(error_code(answer), "RATE_LIMITED", "{answer}");
+    answer["errors"][0]["extensions"]["retryAfter"]
+        .as_u64()
+        .unwrap_or_else(|| panic!("retryAfter: {answer}"))
+}
+
+fn assert_throttled_for_at_most(answer: &Value, seconds: u64) {
+    let retry = retry_after(answer);
+    assert!(
+        (1..=seconds).contains(&retry),
+        "a wait of at most {seconds} s, got {retry}"
+    );
+}
+
 fn assert_throttled(answer: &Value) {
     assert_eq!(error_code(answer), "RATE_LIMITED", "{answer}");
     let retry = answer["errors"][0]["extensions"]["retryAfter"]
@@ -289,12 +331,11 @@ fn assert_throttled(answer: &Value) {
     );
 }
 
+/// Past the account-wide threshold, every try at the account waits a few
+/// seconds after the latest failure: other accounts are not affected.
 async fn repeated_login_failures_for_an_account_are_throttled(backend: Backend) {
-    let app = spawn_app_with(backend, |s| {
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
-    })
-    .await;
-    for i in 0..10 {
+    let app = behind_a_proxy(backend).await;
+    for i in 0..20 {
         let answer = login_from(
             &app,
             &format!("198.51.100.{i}"),
@@ -305,9 +346,9 @@ async fn repeated_login_failures_for_an_account_are_throttled(backend: Backend) 
         assert_eq!(error_code(&answer), "UNAUTHENTICATED");
     }
 
-    let right_password = login_from(&app, "203.0.113.5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let next_guess = login_from(&app, "203.0.113.5", ADMIN_EMAIL, "another guess").await;
 
-    assert_throttled(&right_password);
+    assert_throttled_for_at_most(&next_guess, 10);
     let other_account =
         login_from(&app, "203.0.113.5", "nobody@parley.test", "a wrong guess").await;
     assert_eq!(
@@ -338,4 +379,134 @@ async fn repeated_login_failures_from_an_address_are_throttled(backend: Backend)
 
     assert_throttled(&from_attacker);
     assert_no_errors(&from_elsewhere);
+}
+
+/// Ten wrong passwords from ten addresses used to lock the account for ten
+/// minutes, renewable at will: the owner now logs in from a fresh address.
+async fn failures_from_many_addresses_do_not_lock_the_owner_out(backend: Backend) {
+    let app = behind_a_proxy(backend).await;
+    for i in 0..19 {
+        let answer = login_from(
+            &app,
+            &format!("198.51.100.{i}"),
+            ADMIN_EMAIL,
+            "a wrong guess",
+        )
+        .await;
+        assert_eq!(
+            error_code(&answer),
+            "UNAUTHENTICATED",
+            "guess {i}: {answer}"
+        );
+    }
+
+    let owner = login_from(&app, "203.0.113.5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    assert_no_errors(&owner);
+}
+
+/// Past the account-wide threshold the owner, from a fresh address, waits
+/// a few seconds at most, and then gets in.
+async fn past_the_account_limit_the_owner_waits_seconds_not_minutes(backend: Backend) {
+    let app = behind_a_proxy(backend).await;
+    for i in 0..40 {
+        let answer = login_from(
+            &app,
+            &format!("198.51.100.{i}"),
+            ADMIN_EMAIL,
+            "a wrong guess",
+        )
+        .await;
+        if error_code(&answer) == "RATE_LIMITED" {
+            assert_throttled_for_at_most(&answer, 10);
+        } else {
+            assert_eq!(error_code(&answer), "UNAUTHENTICATED", "{answer}");
+        }
+    }
+
+    let refused = login_from(&app, "203.0.113.5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_throttled_for_at_most(&refused, 10);
+    age_login_failures(&app, retry_after(&refused) as i64).await;
+    let owner = login_from(&app, "203.0.113.5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    assert_no_errors(&owner);
+}
+
+/// One address guessing at one account gets five tries, then waits a
+/// minute, then two, four...
+async fn repeated_failures_from_one_address_at_one_account_back_off(backend: Backend) {
+    let app = behind_a_proxy(backend).await;
+    for _ in 0..5 {
+        let answer = login_from(&app, "198.51.100.7", ADMIN_EMAIL, "a wrong guess").await;
+        assert_eq!(error_code(&answer), "UNAUTHENTICATED", "{answer}");
+    }
+
+    let sixth = login_from(&app, "198.51.100.7", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!((50..=60).contains(&retry_after(&sixth)), "{sixth}");
+    age_login_failures(&app, 60).await;
+    let after_a_minute = login_from(&app, "198.51.100.7", ADMIN_EMAIL, "a wrong guess").await;
+    assert_eq!(error_code(&after_a_minute), "UNAUTHENTICATED");
+    let seventh = login_from(&app, "198.51.100.7", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert!((110..=120).contains(&retry_after(&seventh)), "{seventh}");
+
+    let elsewhere = login_from(&app, "203.0.113.5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    assert_no_errors(&elsewhere);
+}
+
+async fn change_password_from(app: &TestApp, address: &str, token: &str, current: &str) -> Value {
+    let change = "mutation($current: String!, $new: String!) { changePassword(currentPassword: $current, newPassword: $new) { token } }";
+    let response = app
+        .client()
+        .post(app.graphql_url())
+        .header("X-Forwarded-For", address)
+        .bearer_auth(token)
+        .json(&json!({ "query": change, "variables": { "current": current, "new": "a brand new passphrase" } }))
+        .send()
+        .await
+        .unwrap();
+    response.json().await.unwrap()
+}
+
+/// A stolen token must not let its holder guess the password: wrong
+/// current passwords count as failed logins for the account and address.
+async fn wrong_current_passwords_are_throttled_like_logins(backend: Backend) {
+    let app = behind_a_proxy(backend).await;
+    let login = login_from(&app, "198.51.100.20", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let token = login["data"]["login"]["token"].as_str().unwrap().to_owned();
+    for i in 0..5 {
+        let answer =
+            change_password_from(&app, "198.51.100.20", &token, &format!("guess {i}")).await;
+        assert_eq!(error_field(&answer), "currentPassword", "{answer}");
+    }
+
+    let sixth = change_password_from(&app, "198.51.100.20", &token, "guess 5").await;
+    let right = change_password_from(&app, "198.51.100.20", &token, ADMIN_PASSWORD).await;
+    let login_here = login_from(&app, "198.51.100.20", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let login_elsewhere = login_from(&app, "203.0.113.5", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    assert_throttled(&sixth);
+    assert_throttled(&right);
+    assert_throttled(&login_here);
+    assert_no_errors(&login_elsewhere);
+}
+
+/// An IPv6 client holds a whole /64: its addresses share one set of limits.
+async fn addresses_in_one_ipv6_64_share_login_limits(backend: Backend) {
+    let app = behind_a_proxy(backend).await;
+    for i in 0..10 {
+        let answer = login_from(
+            &app,
+            &format!("2001:db8:5:6:{i:x}::1"),
+            &format!("guess{i}@parley.test"),
+            "a wrong guess",
+        )
+        .await;
+        assert_eq!(error_code(&answer), "UNAUTHENTICATED", "{answer}");
+    }
+
+    let same_64 = login_from(&app, "2001:db8:5:6:ffff::9", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let next_64 = login_from(&app, "2001:db8:5:7::1", ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    assert_throttled(&same_64);
+    assert_no_errors(&next_64);
 }
