@@ -13,8 +13,8 @@ use tokio::sync::{Notify, Semaphore};
 
 use crate::auth::{TokenKeys, password};
 use crate::config::Settings;
+use crate::domain::accounts;
 use crate::domain::flood::Fingerprints;
-use crate::domain::moderators;
 use crate::events::CommentEvents;
 use crate::graphql::{self, Services};
 use crate::http::{self, AppState};
@@ -163,7 +163,7 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// to create the first moderator.
 async fn ensure_a_moderator(store: &Store, settings: &Settings) -> anyhow::Result<()> {
     if let Some(admin) = &settings.admin {
-        let created = moderators::bootstrap_admin(store, &admin.email, "Admin", &admin.password)
+        let created = accounts::bootstrap_admin(store, &admin.email, "Admin", &admin.password)
             .await
             .map_err(|err| {
                 anyhow::anyhow!(

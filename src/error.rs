@@ -10,6 +10,18 @@
 
 use async_graphql::ErrorExtensions;
 
+/// The documented `extensions.code` values: the one list every error body
+/// takes its code from.
+pub mod codes {
+    pub const BAD_USER_INPUT: &str = "BAD_USER_INPUT";
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const COMMENTS_CLOSED: &str = "COMMENTS_CLOSED";
+    pub const RATE_LIMITED: &str = "RATE_LIMITED";
+    pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
+}
+
 /// Every way a request can fail, by what the client can do about it.
 #[derive(Debug)]
 pub enum AppError {
@@ -61,13 +73,23 @@ impl AppError {
     /// The documented `extensions.code` of this error.
     pub fn code(&self) -> &'static str {
         match self {
-            Self::BadUserInput { .. } => "BAD_USER_INPUT",
-            Self::Unauthenticated(_) => "UNAUTHENTICATED",
-            Self::Forbidden(_) => "FORBIDDEN",
-            Self::NotFound(_) => "NOT_FOUND",
-            Self::CommentsClosed => "COMMENTS_CLOSED",
-            Self::RateLimited { .. } => "RATE_LIMITED",
-            Self::Internal(_) => "INTERNAL_SERVER_ERROR",
+            Self::BadUserInput { .. } => codes::BAD_USER_INPUT,
+            Self::Unauthenticated(_) => codes::UNAUTHENTICATED,
+            Self::Forbidden(_) => codes::FORBIDDEN,
+            Self::NotFound(_) => codes::NOT_FOUND,
+            Self::CommentsClosed => codes::COMMENTS_CLOSED,
+            Self::RateLimited { .. } => codes::RATE_LIMITED,
+            Self::Internal(_) => codes::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<std::sync::Arc<AppError>> for AppError {
+    /// An error shared by a batch loader with every request it served.
+    fn from(shared: std::sync::Arc<AppError>) -> Self {
+        match std::sync::Arc::try_unwrap(shared) {
+            Ok(err) => err,
+            Err(shared) => Self::Internal(anyhow::anyhow!("{shared:?}")),
         }
     }
 }

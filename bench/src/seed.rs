@@ -18,8 +18,8 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::Context;
-use parley::domain::ModeratorRole;
-use parley::domain::moderators::{self, NewModerator};
+use parley::domain::accounts::{self, NewModerator};
+use parley::domain::{CommentStatus, ModeratorRole};
 use parley::store::entities::{article, comment};
 use parley::store::{Store, articles, now_micros};
 use sea_orm::sea_query::Expr;
@@ -92,12 +92,14 @@ pub async fn seed(database_url: &str, analyze: bool) -> anyhow::Result<Seeded> {
     // replies to the first replies.
     let mut top = Vec::with_capacity(HOT_TOP_LEVEL);
     for _ in 0..HOT_TOP_LEVEL {
-        top.push(writer.comment(hot, None, "APPROVED").await?);
+        top.push(writer.comment(hot, None, CommentStatus::Approved).await?);
     }
     let mut first_replies = Vec::new();
     for parent in top.iter().step_by(5) {
         for r in 0..3 {
-            let reply = writer.comment(hot, Some(*parent), "APPROVED").await?;
+            let reply = writer
+                .comment(hot, Some(*parent), CommentStatus::Approved)
+                .await?;
             if r == 0 {
                 first_replies.push(reply);
             }
@@ -105,25 +107,31 @@ pub async fn seed(database_url: &str, analyze: bool) -> anyhow::Result<Seeded> {
     }
     for parent in &first_replies {
         for _ in 0..2 {
-            writer.comment(hot, Some(*parent), "APPROVED").await?;
+            writer
+                .comment(hot, Some(*parent), CommentStatus::Approved)
+                .await?;
         }
     }
 
     for (n, article) in others.iter().enumerate() {
         for _ in 0..PER_ARTICLE {
-            writer.comment(*article, None, "APPROVED").await?;
+            writer
+                .comment(*article, None, CommentStatus::Approved)
+                .await?;
         }
         if n % 5 == 0 {
-            writer.comment(*article, None, "PENDING").await?;
+            writer
+                .comment(*article, None, CommentStatus::Pending)
+                .await?;
         }
     }
 
     for _ in 0..LONG_COMMENTS {
-        writer.comment(long, None, "APPROVED").await?;
+        writer.comment(long, None, CommentStatus::Approved).await?;
     }
     let (comments, pending) = writer.finish().await?;
 
-    let moderator = moderators::add(
+    let moderator = accounts::add(
         &store,
         NewModerator {
             email: MODERATOR_EMAIL.to_owned(),
@@ -197,7 +205,7 @@ impl Writer<'_> {
         &mut self,
         article_id: Uuid,
         parent_id: Option<Uuid>,
-        status: &str,
+        status: CommentStatus,
     ) -> anyhow::Result<Uuid> {
         let id = Uuid::now_v7();
         self.clock += 1_000;
@@ -209,13 +217,13 @@ impl Writer<'_> {
             author_name: Set(self.text.name()),
             author_email: Set(format!("reader{}@example.org", n % 5_000)),
             body: Set(self.text.body(n)),
-            status: Set(status.to_owned()),
+            status: Set(status),
             created_at: Set(self.clock),
             updated_at: Set(self.clock),
             approved_reply_count: Set(0),
         });
         self.written += 1;
-        if status == "APPROVED" {
+        if status == CommentStatus::Approved {
             *self.approved_in.entry(article_id).or_default() += 1;
             if let Some(parent) = parent_id {
                 *self.replies_of.entry(parent).or_default() += 1;

@@ -11,7 +11,7 @@ use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use argon2::{Algorithm, Argon2, Params, Version};
 
-use crate::domain::Password;
+use super::Password;
 use crate::error::{AppError, AppResult};
 
 /// A PHC string of an unguessable password, verified against when an account

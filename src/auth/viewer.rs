@@ -1,10 +1,78 @@
-//! The viewer: who a request comes from, resolved once by the HTTP layer and
-//! read by resolvers.
+//! The viewer: who a request comes from, decided once per request from its
+//! credentials (here, and nowhere else) and read by the domain's
+//! permission checks.
 
 use uuid::Uuid;
 
-use crate::domain::ModeratorRole;
+use super::TokenKeys;
 use crate::error::{AppError, AppResult};
+use crate::store::entities::moderator::ModeratorRole;
+use crate::store::{Store, moderators, tokens};
+
+/// What a request presents as credentials: its `Authorization` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credentials<'a> {
+    /// No `Authorization` header: a reader or a front end.
+    None,
+    /// A header that is not a usable bearer token.
+    Malformed,
+    /// `Authorization: Bearer <token>`.
+    Bearer(&'a str),
+}
+
+impl<'a> Credentials<'a> {
+    /// The credentials of an `Authorization` header value, if there is one.
+    pub fn from_header(value: Option<&'a [u8]>) -> Self {
+        let Some(value) = value else {
+            return Self::None;
+        };
+        let Ok(value) = std::str::from_utf8(value) else {
+            return Self::Malformed;
+        };
+        match value.split_once(' ') {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
+                Self::Bearer(token.trim())
+            }
+            _ => Self::Malformed,
+        }
+    }
+
+    /// Whether the request comes without credentials at all: its answers
+    /// may be cached and shared.
+    pub fn is_none(self) -> bool {
+        self == Self::None
+    }
+
+    /// Who these credentials belong to: a moderator only while the token is
+    /// valid, not revoked, as recent as the account's last password change,
+    /// and the account is not removed.
+    pub async fn viewer(self, store: &Store, keys: &TokenKeys) -> AppResult<Viewer> {
+        let token = match self {
+            Self::None => return Ok(Viewer::Anonymous),
+            Self::Malformed => return Ok(Viewer::InvalidToken),
+            Self::Bearer(token) => token,
+        };
+        let Some(claims) = keys.verify(token) else {
+            return Ok(Viewer::InvalidToken);
+        };
+        let Some(account) = moderators::find_by_id(store.db(), claims.moderator_id).await? else {
+            return Ok(Viewer::InvalidToken);
+        };
+        if account.token_version != claims.version
+            || tokens::is_revoked(store.db(), claims.token_id).await?
+        {
+            return Ok(Viewer::InvalidToken);
+        }
+        Ok(Viewer::Moderator(ViewerModerator {
+            id: account.id,
+            role: account.role,
+            token_id: claims.token_id,
+            token_expires_at: claims.expires_at,
+        }))
+    }
+}
 
 /// A logged-in moderator, as loaded for this request.
 #[derive(Debug, Clone)]
@@ -48,6 +116,14 @@ impl Viewer {
             Ok(moderator)
         } else {
             Err(AppError::Forbidden("only admins may manage moderators"))
+        }
+    }
+
+    /// The moderator's id, for logs.
+    pub fn moderator_id(&self) -> Option<Uuid> {
+        match self {
+            Self::Moderator(moderator) => Some(moderator.id),
+            _ => None,
         }
     }
 

@@ -5,14 +5,14 @@ use std::io::{BufRead, IsTerminal};
 use anyhow::Context;
 
 use crate::config::ModeratorAddArgs;
-use crate::domain::moderators::{self, NewModerator};
+use crate::domain::accounts::{self, NewModerator};
 use crate::store::Store;
 
 pub async fn run(database_url: &str, args: ModeratorAddArgs) -> anyhow::Result<()> {
     let password = read_password(args.password_stdin)?;
     let store = Store::connect(database_url).await?;
     store.migrate().await?;
-    let created = moderators::add(
+    let created = accounts::add(
         &store,
         NewModerator {
             email: args.email,
@@ -26,7 +26,7 @@ pub async fn run(database_url: &str, args: ModeratorAddArgs) -> anyhow::Result<(
     store.close().await;
     println!(
         "Created {} {} ({}).",
-        created.role.to_lowercase(),
+        created.role.as_str().to_lowercase(),
         created.name,
         created.id
     );

@@ -5,10 +5,10 @@ use uuid::Uuid;
 use crate::auth::Viewer;
 use crate::error::{AppError, AppResult};
 use crate::events::CommentEvents;
-use crate::store::audit::{self, Action};
 use crate::store::entities::article;
 use crate::store::{Store, articles, now_micros};
 
+use super::audit::{self, Action, Subject};
 use super::{ArticleSlug, ArticleTitle, ArticleUrl};
 
 /// An article as a moderator (or the CMS) submits it, before validation.
@@ -76,17 +76,7 @@ pub async fn upsert(
             )));
         }
     };
-    audit::record(
-        &txn,
-        audit::Entry {
-            moderator_id: moderator.id,
-            action,
-            comment_id: None,
-            article_id: Some(saved.id),
-            reason: None,
-        },
-    )
-    .await?;
+    audit::record(&txn, moderator.id, action, Subject::Article(saved.id), None).await?;
     store.announce_change(&txn).await?;
     txn.commit().await?;
     events.changed();

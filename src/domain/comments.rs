@@ -78,7 +78,7 @@ pub async fn post(
     if let Some(parent_id) = parent_id {
         let parent = comments::find(&txn, parent_id).await?;
         let replyable = parent.is_some_and(|parent| {
-            parent.article_id == article.id && parent.status == CommentStatus::Approved.as_str()
+            parent.article_id == article.id && parent.status == CommentStatus::Approved
         });
         if !replyable {
             return Err(AppError::bad_input(
@@ -106,7 +106,7 @@ pub async fn post(
             author_name: name.into_inner(),
             author_email: email.into_inner(),
             body: body.into_inner(),
-            status: status.as_str().to_owned(),
+            status,
             created_at: now,
             updated_at: now,
             approved_reply_count: 0,
@@ -122,9 +122,4 @@ pub async fn post(
         events.approved(stored.clone());
     }
     Ok(stored)
-}
-
-/// Whether readers (as opposed to moderators) may see this comment.
-pub fn visible_to_readers(comment: &comment::Model) -> bool {
-    comment.status == CommentStatus::Approved.as_str()
 }

@@ -6,28 +6,31 @@
 //! permission, apply the rule and write through the store, one transaction
 //! each.
 
+pub mod accounts;
 pub mod article_input;
 pub mod articles;
+pub mod audit;
 pub mod author_name;
 pub mod comment_body;
 pub mod comments;
 pub mod email;
+pub mod email_privacy;
 pub mod flood;
 pub mod login_throttle;
 pub mod moderation;
-pub mod moderators;
-pub mod page;
-pub mod password;
+pub mod sessions;
 pub mod status;
 mod text;
+pub mod threads;
 
 #[cfg(test)]
 mod properties;
 
+pub use crate::auth::Password;
+pub use crate::store::comments::Direction;
+pub use crate::store::page::{Cursor, Page, PageRequest};
 pub use article_input::{ArticleSlug, ArticleTitle, ArticleUrl};
 pub use author_name::AuthorName;
 pub use comment_body::CommentBody;
 pub use email::Email;
-pub use page::{Cursor, PageRequest};
-pub use password::Password;
 pub use status::{CommentStatus, ModerationMode, ModeratorRole};

@@ -13,11 +13,11 @@ use uuid::Uuid;
 use crate::auth::{Viewer, ViewerModerator};
 use crate::error::{AppError, AppResult};
 use crate::events::CommentEvents;
-use crate::store::audit::{self, Action};
 use crate::store::entities::comment;
 use crate::store::{Store, articles, comments, now_micros};
 
 use super::CommentStatus;
+use super::audit::{self, Action, Subject};
 
 const MAX_REASON_CHARS: usize = 500;
 
@@ -85,17 +85,11 @@ pub async fn delete(
     let txn = store.begin_write().await?;
     let comment = lock_comment(&txn, id).await?;
     comments::delete_and_reparent(&txn, &comment).await?;
-    audit::record(
-        &txn,
-        audit::Entry {
-            moderator_id: moderator.id,
-            action: Action::DeleteComment,
-            comment_id: Some(comment.id),
-            article_id: Some(comment.article_id),
-            reason: None,
-        },
-    )
-    .await?;
+    let subject = Subject::Comment {
+        id: comment.id,
+        article_id: comment.article_id,
+    };
+    audit::record(&txn, moderator.id, Action::DeleteComment, subject, None).await?;
     store.announce_change(&txn).await?;
     txn.commit().await?;
     events.changed();
@@ -133,20 +127,14 @@ async fn change_status(
 ) -> AppResult<(comment::Model, bool)> {
     let txn = store.begin_write().await?;
     let comment = lock_comment(&txn, id).await?;
-    let was_visible = comment.status == CommentStatus::Approved.as_str();
+    let was_visible = comment.status == CommentStatus::Approved;
     let (comment_id, article_id) = (comment.id, comment.article_id);
     let updated = comments::set_status(&txn, comment, status, now_micros()).await?;
-    audit::record(
-        &txn,
-        audit::Entry {
-            moderator_id: moderator.id,
-            action,
-            comment_id: Some(comment_id),
-            article_id: Some(article_id),
-            reason,
-        },
-    )
-    .await?;
+    let subject = Subject::Comment {
+        id: comment_id,
+        article_id,
+    };
+    audit::record(&txn, moderator.id, action, subject, reason).await?;
     store.announce_change(&txn).await?;
     txn.commit().await?;
     Ok((updated, was_visible))

@@ -72,7 +72,7 @@ impl Weight {
             None,
         );
         let mut extensions = async_graphql::ErrorExtensionValues::default();
-        extensions.set("code", "BAD_USER_INPUT");
+        extensions.set("code", crate::error::codes::BAD_USER_INPUT);
         error.extensions = Some(extensions);
         Response::from_errors(vec![error])
     }

@@ -7,6 +7,25 @@
 
 use async_graphql::{Response, ServerError};
 
+use crate::error::{AppError, codes};
+
+/// An error in GraphQL's shape, for answers made outside execution (the
+/// transport's refusals): `message` and `extensions.code`, with the field
+/// at fault when there is one.
+pub fn json(code: &str, message: &str, field: Option<&str>) -> serde_json::Value {
+    let mut extensions = serde_json::json!({ "code": code });
+    if let Some(field) = field {
+        extensions["field"] = field.into();
+    }
+    serde_json::json!({ "message": message, "extensions": extensions })
+}
+
+/// An [`AppError`] in GraphQL's shape, as a resolver would answer it.
+pub fn json_of(err: AppError) -> serde_json::Value {
+    let err = async_graphql::Error::from(err);
+    serde_json::json!({ "message": err.message, "extensions": err.extensions })
+}
+
 /// Labels every code-less error of `response`.
 pub fn label_response(response: &mut Response) {
     response.errors.iter_mut().for_each(label);
@@ -34,7 +53,7 @@ pub fn label(error: &mut ServerError) {
         })
         .flatten();
     let extensions = error.extensions.get_or_insert_with(Default::default);
-    extensions.set("code", "BAD_USER_INPUT");
+    extensions.set("code", codes::BAD_USER_INPUT);
     if let Some(field) = field {
         extensions.set("field", field);
     }

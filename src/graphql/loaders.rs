@@ -8,22 +8,22 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::DbErr;
 use uuid::Uuid;
 
-use crate::store::comments::{Emails, ThreadComment};
-use crate::store::entities::article;
-use crate::store::{Store, articles, comments};
+use crate::domain::email_privacy::Emails;
+use crate::domain::threads::{self, StoredArticle, ThreadComment};
+use crate::error::AppError;
+use crate::store::Store;
 
 /// Articles by id.
 pub struct ArticleLoader(pub Store);
 
 impl Loader<Uuid> for ArticleLoader {
-    type Value = article::Model;
-    type Error = Arc<DbErr>;
+    type Value = StoredArticle;
+    type Error = Arc<AppError>;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let found = articles::find_by_ids(self.0.db(), keys)
+        let found = threads::articles_by_id(&self.0, keys)
             .await
             .map_err(Arc::new)?;
         Ok(found.into_iter().map(|a| (a.id, a)).collect())
@@ -45,7 +45,7 @@ pub struct RepliesLoader(pub Store);
 
 impl Loader<FirstReplies> for RepliesLoader {
     type Value = Vec<ThreadComment>;
-    type Error = Arc<DbErr>;
+    type Error = Arc<AppError>;
 
     async fn load(
         &self,
@@ -61,7 +61,7 @@ impl Loader<FirstReplies> for RepliesLoader {
         let mut pages: HashMap<FirstReplies, Self::Value> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
         for ((article, first, emails), parents) in batches {
-            let rows = comments::first_replies(self.0.db(), article, &parents, first, emails)
+            let rows = threads::first_replies(&self.0, article, &parents, first, emails)
                 .await
                 .map_err(Arc::new)?;
             for row in rows {

@@ -7,7 +7,7 @@ use super::types::{
     Article, ArticleInput, Comment, DeleteCommentPayload, LoginPayload, Moderator, PostCommentInput,
 };
 use super::{ClientAddr, services, viewer};
-use crate::domain::{articles, comments, moderation, moderators};
+use crate::domain::{accounts, articles, comments, moderation, sessions};
 
 pub struct Mutation;
 
@@ -37,7 +37,7 @@ impl Mutation {
         password: String,
     ) -> Result<LoginPayload> {
         let services = services(ctx);
-        let login = moderators::login(
+        let login = sessions::login(
             &services.store,
             &services.keys,
             &services.fingerprints,
@@ -52,7 +52,7 @@ impl Mutation {
     /// Ends the session of the token sent with this request, at once and on
     /// every instance. Moderators only.
     async fn logout(&self, ctx: &Context<'_>) -> Result<bool> {
-        moderators::logout(&services(ctx).store, viewer(ctx)).await?;
+        sessions::logout(&services(ctx).store, viewer(ctx)).await?;
         Ok(true)
     }
 
@@ -66,7 +66,7 @@ impl Mutation {
         new_password: String,
     ) -> Result<LoginPayload> {
         let services = services(ctx);
-        let login = moderators::change_password(
+        let login = sessions::change_password(
             &services.store,
             &services.keys,
             &services.fingerprints,
@@ -87,14 +87,14 @@ impl Mutation {
         role: ModeratorRole,
     ) -> Result<Moderator> {
         let updated =
-            moderators::set_role(&services(ctx).store, viewer(ctx), &id, role.into()).await?;
+            accounts::set_role(&services(ctx).store, viewer(ctx), &id, role.into()).await?;
         Ok(Moderator(updated))
     }
 
     /// Removes another moderator: no more logins, and their tokens stop
     /// working at once. Admins only.
     async fn remove_moderator(&self, ctx: &Context<'_>, id: ID) -> Result<Moderator> {
-        let removed = moderators::remove(&services(ctx).store, viewer(ctx), &id).await?;
+        let removed = accounts::remove(&services(ctx).store, viewer(ctx), &id).await?;
         Ok(Moderator(removed))
     }
 

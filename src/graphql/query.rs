@@ -5,9 +5,7 @@ use async_graphql::{Context, ID, Object, Result};
 use super::types::{Article, Comment, CommentConnection, CommentStatus, Moderator};
 use super::{services, viewer};
 use crate::auth::Viewer;
-use crate::domain::{self, PageRequest, moderators};
-use crate::error::AppError;
-use crate::store::comments;
+use crate::domain::{self, PageRequest, accounts, threads};
 
 pub struct Query;
 
@@ -24,13 +22,8 @@ impl Query {
         let Ok(id) = uuid::Uuid::parse_str(id.as_str()) else {
             return Ok(None);
         };
-        let found = comments::find(services(ctx).store.db(), id)
-            .await
-            .map_err(AppError::from)?;
-        let moderator = viewer(ctx).is_moderator();
-        Ok(found
-            .filter(|c| moderator || domain::comments::visible_to_readers(c))
-            .map(Comment::from))
+        let found = threads::comment(&services(ctx).store, viewer(ctx), id).await?;
+        Ok(found.map(Comment::from))
     }
 
     /// The moderator behind the token; null without a valid token.
@@ -38,14 +31,14 @@ impl Query {
         let Viewer::Moderator(me) = viewer(ctx) else {
             return Ok(None);
         };
-        Ok(moderators::find(&services(ctx).store, me.id)
+        Ok(accounts::find(&services(ctx).store, me.id)
             .await?
             .map(Moderator))
     }
 
     /// Every active moderator account. Admins only.
     async fn moderators(&self, ctx: &Context<'_>) -> Result<Vec<Moderator>> {
-        let accounts = moderators::list(&services(ctx).store, viewer(ctx)).await?;
+        let accounts = accounts::list(&services(ctx).store, viewer(ctx)).await?;
         Ok(accounts.into_iter().map(Moderator).collect())
     }
 
@@ -60,25 +53,19 @@ impl Query {
         #[graphql(default_with = "Some(PageRequest::DEFAULT_FIRST)")] first: Option<i64>,
         after: Option<String>,
     ) -> Result<CommentConnection> {
-        viewer(ctx).require_moderator()?;
         let page = PageRequest::parse(
             first.unwrap_or(PageRequest::DEFAULT_FIRST),
             after.as_deref(),
         )?;
         let status = status.unwrap_or(CommentStatus::Pending);
-        let store = &services(ctx).store;
-        let article_id = match article_slug {
-            Some(slug) => Some(
-                domain::articles::find_by_slug(store, &slug)
-                    .await?
-                    .ok_or(AppError::NotFound("article"))?
-                    .id,
-            ),
-            None => None,
-        };
-        let found = comments::list_queue(store.db(), status.into(), article_id, &page)
-            .await
-            .map_err(AppError::from)?;
+        let found = threads::queue(
+            &services(ctx).store,
+            viewer(ctx),
+            status.into(),
+            article_slug.as_deref(),
+            &page,
+        )
+        .await?;
         Ok(found.into())
     }
 }

@@ -16,7 +16,8 @@ use axum::response::{Html, IntoResponse, Response};
 use super::AppState;
 use super::client_addr::client_ip;
 use super::read_cache::{CachedAnswer, ReadCache, etag_of};
-use crate::domain::moderators;
+use crate::auth::Credentials;
+use crate::error::codes;
 use crate::graphql::ClientAddr;
 use crate::graphql::errors;
 use crate::graphql::limits::{count_aliases, out_of_range_integer};
@@ -72,21 +73,39 @@ impl Answer {
     }
 }
 
-/// A response carrying only a request-level error, in GraphQL's error shape:
-/// the request itself was refused before anything ran.
+/// A response carrying only a request-level error, in GraphQL's error
+/// shape: the request itself was refused before anything ran.
 fn request_error(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT" } }]
-    });
-    (status, [(header::CONTENT_TYPE, JSON)], body.to_string()).into_response()
+    refusal(
+        status,
+        JSON,
+        errors::json(codes::BAD_USER_INPUT, message, None),
+    )
 }
 
 /// A request-level error naming the argument or variable at fault.
 fn request_error_naming(status: StatusCode, message: &str, field: &str) -> Response {
-    let body = serde_json::json!({
-        "errors": [{ "message": message, "extensions": { "code": "BAD_USER_INPUT", "field": field } }]
-    });
-    (status, [(header::CONTENT_TYPE, JSON)], body.to_string()).into_response()
+    refusal(
+        status,
+        JSON,
+        errors::json(codes::BAD_USER_INPUT, message, Some(field)),
+    )
+}
+
+/// The one builder of error answers made outside GraphQL execution: a
+/// GraphQL error list of one, from `graphql::errors`.
+pub(super) fn refusal(
+    status: StatusCode,
+    content_type: &'static str,
+    error: serde_json::Value,
+) -> Response {
+    let body = serde_json::json!({ "errors": [error] });
+    (
+        status,
+        [(header::CONTENT_TYPE, content_type)],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// `POST /graphql`.
@@ -233,8 +252,9 @@ enum Method {
     Post,
 }
 
-/// Resolves the viewer, answers from the read cache or runs the request,
-/// and shapes the answer.
+/// Answers a GraphQL request: from the read cache when it can, otherwise
+/// checks the request, resolves its viewer, runs it within its turn and
+/// time budget, and shapes the answer.
 async fn execute(
     state: &AppState,
     peer: SocketAddr,
@@ -243,20 +263,23 @@ async fn execute(
     answer: Answer,
     request: async_graphql::Request,
 ) -> Response {
-    let token = match bearer_token(headers) {
-        Ok(token) => token,
-        Err(()) => Some(""),
+    let credentials = Credentials::from_header(
+        headers
+            .get(header::AUTHORIZATION)
+            .map(HeaderValue::as_bytes),
+    );
+    let to = Reply {
+        state,
+        headers,
+        method,
+        answer,
+        anonymous: credentials.is_none(),
     };
     // Anonymous queries may be answered from the cache, at no cost at all.
-    let cacheable = token.is_none() && state.read_cache.is_some();
-    let generation = state.events.generation().filter(|_| cacheable);
-    let cache_key = generation.map(|_| ReadCache::key(&request));
-    if let (Some(cache), Some(generation), Some(key)) = (&state.read_cache, generation, &cache_key)
-        && let Some(hit) = cache.get(key, generation)
-    {
-        return success(state, headers, method, answer, hit);
+    let cache = CacheSlot::for_request(state, credentials, &request);
+    if let Some(hit) = cache.hit() {
+        return to.success(hit);
     }
-
     // A cached answer is always a query's; anything else is checked here,
     // on the document parsed once for every check.
     let document = async_graphql::parser::parse_query(&request.query).ok();
@@ -265,44 +288,17 @@ async fn execute(
         request.operation_name.as_deref(),
         OperationType::Query,
     );
-    if method == Method::Get && !only_queries {
-        let mut response = request_error(
-            StatusCode::METHOD_NOT_ALLOWED,
-            "only queries may be sent with GET; send mutations with POST",
-        );
-        response
-            .headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return response;
+    if let Err(refused) = check(state, method, only_queries, document.as_ref(), &request) {
+        return refused;
     }
-    let aliases = document.as_ref().map_or(0, count_aliases);
-    if aliases > state.max_aliases {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            &format!(
-                "the request has {aliases} aliases; at most {} are allowed",
-                state.max_aliases
-            ),
-        );
-    }
-    if let Some(name) = out_of_range_integer(&request.variables, document.as_ref()) {
-        return request_error_naming(
-            StatusCode::BAD_REQUEST,
-            &format!("`{name}` is outside the range of Int (32-bit)"),
-            &name,
-        );
-    }
-    let viewer = match moderators::viewer_from_token(&state.store, &state.keys, token).await {
+    let viewer = match credentials.viewer(&state.store, &state.keys).await {
         Ok(viewer) => viewer,
         Err(err) => {
-            let err = async_graphql::Error::from(err);
-            let body = serde_json::json!({ "errors": [{ "message": err.message, "extensions": err.extensions }] });
-            return (
+            return refusal(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                [(header::CONTENT_TYPE, answer.content_type())],
-                body.to_string(),
-            )
-                .into_response();
+                answer.content_type(),
+                errors::json_of(err),
+            );
         }
     };
     let schema = state.schemas.for_viewer(&viewer);
@@ -317,72 +313,145 @@ async fn execute(
     if let Some(document) = document {
         request.set_parsed_query(document);
     }
-    // The turn is held until the answer is serialised, which bounds the
-    // memory of answers being built; waiting for it, executing and
-    // serialising all count against the request's time budget.
-    let deadline = tokio::time::Instant::now() + state.request_timeout;
-    let executing = async {
-        let turn = state.executions.acquire().await;
-        let response = schema.execute(request).await;
-        (turn, Serialised::from(response))
-    };
-    let outcome = tokio::time::timeout_at(deadline, executing).await;
-    let Some((_turn, serialised)) = outcome
-        .ok()
-        .filter(|_| tokio::time::Instant::now() <= deadline)
-    else {
+    let Some(serialised) = run_within_budget(state, schema, request).await else {
         tracing::warn!(timeout = ?state.request_timeout, "a GraphQL request ran out of time");
-        let body = serde_json::json!({ "errors": [{
-            "message": "the request took too long and was stopped",
-            "extensions": { "code": "INTERNAL_SERVER_ERROR" },
-        }] });
-        return (
+        return refusal(
             StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, answer.content_type())],
-            body.to_string(),
-        )
-            .into_response();
+            answer.content_type(),
+            errors::json(
+                codes::INTERNAL_SERVER_ERROR,
+                "the request took too long and was stopped",
+                None,
+            ),
+        );
     };
-    let (body, request_failed) = match serialised {
+    match serialised {
         Serialised::Data(body) => {
-            let cache_entry = match (&state.read_cache, generation, cache_key) {
-                (Some(cache), Some(generation), Some(key)) if only_queries => {
-                    Some((cache, generation, key))
-                }
-                _ => None,
-            };
+            let cache = cache.filter(|_| only_queries);
             // Only GET answers carry an ETag; a cached answer may later serve one.
-            let etag = if method == Method::Get || cache_entry.is_some() {
+            let etag = if method == Method::Get || cache.is_some() {
                 etag_of(&body)
             } else {
                 String::new()
             };
             let fresh = CachedAnswer { etag, body };
-            if let Some((cache, generation, key)) = cache_entry {
-                cache.put(key, generation, fresh.clone());
-            }
-            return success(state, headers, method, answer, fresh);
+            cache.put(fresh.clone());
+            to.success(fresh)
         }
         Serialised::Errors {
             body,
             request_failed,
-        } => (body, request_failed),
+        } => to.failure(body, request_failed),
+    }
+}
+
+/// The checks on a request before it runs: GET runs queries only, the
+/// alias cap, and integers within `Int`. The refusal is the answer itself.
+#[allow(clippy::result_large_err)]
+fn check(
+    state: &AppState,
+    method: Method,
+    only_queries: bool,
+    document: Option<&ExecutableDocument>,
+    request: &async_graphql::Request,
+) -> Result<(), Response> {
+    if method == Method::Get && !only_queries {
+        let mut response = request_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "only queries may be sent with GET; send mutations with POST",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return Err(response);
+    }
+    let aliases = document.map_or(0, count_aliases);
+    if aliases > state.max_aliases {
+        return Err(request_error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "the request has {aliases} aliases; at most {} are allowed",
+                state.max_aliases
+            ),
+        ));
+    }
+    if let Some(name) = out_of_range_integer(&request.variables, document) {
+        return Err(request_error_naming(
+            StatusCode::BAD_REQUEST,
+            &format!("`{name}` is outside the range of Int (32-bit)"),
+            &name,
+        ));
+    }
+    Ok(())
+}
+
+/// Runs the request once it has a turn and serialises its answer, all
+/// within its time budget; `None` when the budget ran out. The turn is held
+/// until the answer is serialised, which bounds the memory of answers being
+/// built.
+async fn run_within_budget(
+    state: &AppState,
+    schema: &crate::graphql::ParleySchema,
+    request: async_graphql::Request,
+) -> Option<Serialised> {
+    let deadline = tokio::time::Instant::now() + state.request_timeout;
+    let executing = async {
+        let _turn = state.executions.acquire().await;
+        Serialised::from(schema.execute(request).await)
     };
-    let status = if request_failed && answer == Answer::GraphqlResponse {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    (
-        status,
-        [
-            (header::CONTENT_TYPE, answer.content_type()),
-            (header::VARY, "Accept, Authorization"),
-            (header::CACHE_CONTROL, "no-store"),
-        ],
-        body,
-    )
-        .into_response()
+    tokio::time::timeout_at(deadline, executing)
+        .await
+        .ok()
+        // Serialising runs without a pause the timer could take: an answer
+        // finished past the deadline is late all the same.
+        .filter(|_| tokio::time::Instant::now() <= deadline)
+}
+
+/// Where an anonymous query's answer is cached, if it may be.
+struct CacheSlot<'a> {
+    entry: Option<(&'a ReadCache, u64, String)>,
+}
+
+impl<'a> CacheSlot<'a> {
+    /// The slot of a request: only requests without credentials are cached,
+    /// and only while the change feed gives a generation.
+    fn for_request(
+        state: &'a AppState,
+        credentials: Credentials<'_>,
+        request: &async_graphql::Request,
+    ) -> Self {
+        let entry = match (&state.read_cache, credentials.is_none()) {
+            (Some(cache), true) => state
+                .events
+                .generation()
+                .map(|generation| (cache.as_ref(), generation, ReadCache::key(request))),
+            _ => None,
+        };
+        Self { entry }
+    }
+
+    fn hit(&self) -> Option<CachedAnswer> {
+        let (cache, generation, key) = self.entry.as_ref()?;
+        cache.get(key, *generation)
+    }
+
+    fn is_some(&self) -> bool {
+        self.entry.is_some()
+    }
+
+    fn filter(self, keep: impl FnOnce(&Self) -> bool) -> Self {
+        if keep(&self) {
+            self
+        } else {
+            Self { entry: None }
+        }
+    }
+
+    fn put(self, answer: CachedAnswer) {
+        if let Some((cache, generation, key)) = self.entry {
+            cache.put(key, generation, answer);
+        }
+    }
 }
 
 /// An executed request's answer, serialised.
@@ -417,63 +486,78 @@ impl From<async_graphql::Response> for Serialised {
     }
 }
 
-/// A successful answer. Anonymous answers to GET carry an `ETag` (and get
-/// `304` when the client has it) and a short public `Cache-Control`, so a
-/// CDN can carry the read load; moderators' answers are never stored.
-fn success(
-    state: &AppState,
-    headers: &HeaderMap,
+/// How to answer one request: its headers, method and media type, and
+/// whether it came without credentials (decided once, from the same
+/// `Authorization` header the viewer comes from).
+struct Reply<'a> {
+    state: &'a AppState,
+    headers: &'a HeaderMap,
     method: Method,
     answer: Answer,
-    body: CachedAnswer,
-) -> Response {
-    let anonymous = !headers.contains_key(header::AUTHORIZATION);
-    let cache_control = match (anonymous, method) {
-        (true, Method::Get) if state.http_max_age_secs > 0 => {
-            format!("public, max-age={}", state.http_max_age_secs)
-        }
-        (true, _) => "no-cache".to_owned(),
-        (false, _) => "private, no-store".to_owned(),
-    };
-    let mut response = if anonymous
-        && method == Method::Get
-        && headers
-            .get(header::IF_NONE_MATCH)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == body.etag))
-    {
-        StatusCode::NOT_MODIFIED.into_response()
-    } else {
-        ([(header::CONTENT_TYPE, answer.content_type())], body.body).into_response()
-    };
-    let headers = response.headers_mut();
-    headers.insert(
-        header::VARY,
-        HeaderValue::from_static("Accept, Authorization"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&cache_control) {
-        headers.insert(header::CACHE_CONTROL, value);
-    }
-    if anonymous
-        && method == Method::Get
-        && let Ok(value) = HeaderValue::from_str(&body.etag)
-    {
-        headers.insert(header::ETAG, value);
-    }
-    response
+    anonymous: bool,
 }
 
-/// The token of an `Authorization: Bearer …` header: `Ok(None)` without the
-/// header, `Err` when it is there but is not a bearer token.
-fn bearer_token(headers: &HeaderMap) -> Result<Option<&str>, ()> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value.to_str().map_err(|_| ())?;
-    let (scheme, token) = value.split_once(' ').ok_or(())?;
-    if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
-        Ok(Some(token.trim()))
-    } else {
-        Err(())
+impl Reply<'_> {
+    /// A successful answer. Anonymous answers to GET carry an `ETag` (and
+    /// get `304` when the client has it) and a short public
+    /// `Cache-Control`, so a CDN can carry the read load; answers to
+    /// requests with credentials are never stored.
+    fn success(&self, body: CachedAnswer) -> Response {
+        let public_get = self.anonymous && self.method == Method::Get;
+        let cache_control = match (self.anonymous, public_get) {
+            (true, true) if self.state.http_max_age_secs > 0 => {
+                format!("public, max-age={}", self.state.http_max_age_secs)
+            }
+            (true, _) => "no-cache".to_owned(),
+            (false, _) => "private, no-store".to_owned(),
+        };
+        let client_has_it = public_get
+            && self
+                .headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == body.etag));
+        let mut response = if client_has_it {
+            StatusCode::NOT_MODIFIED.into_response()
+        } else {
+            (
+                [(header::CONTENT_TYPE, self.answer.content_type())],
+                body.body,
+            )
+                .into_response()
+        };
+        let headers = response.headers_mut();
+        headers.insert(
+            header::VARY,
+            HeaderValue::from_static("Accept, Authorization"),
+        );
+        if let Ok(value) = HeaderValue::from_str(&cache_control) {
+            headers.insert(header::CACHE_CONTROL, value);
+        }
+        if public_get && let Ok(value) = HeaderValue::from_str(&body.etag) {
+            headers.insert(header::ETAG, value);
+        }
+        response
+    }
+
+    /// An answer with errors: `400` for a request that failed as a whole
+    /// when the client asked for `application/graphql-response+json`, `200`
+    /// otherwise; never stored.
+    fn failure(&self, body: Bytes, request_failed: bool) -> Response {
+        let status = if request_failed && self.answer == Answer::GraphqlResponse {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        (
+            status,
+            [
+                (header::CONTENT_TYPE, self.answer.content_type()),
+                (header::VARY, "Accept, Authorization"),
+                (header::CACHE_CONTROL, "no-store"),
+            ],
+            body,
+        )
+            .into_response()
     }
 }

@@ -18,8 +18,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
 use axum::routing::get;
 use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
@@ -72,8 +71,15 @@ pub fn router(state: AppState) -> Router {
         // A bug must not take the connection down or show its message.
         .layer(CatchPanicLayer::custom(|_| {
             tracing::error!("a request handler panicked");
-            let body = r#"{"errors":[{"message":"internal server error","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#;
-            (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+            graphql::refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "application/json",
+                crate::graphql::errors::json(
+                    crate::error::codes::INTERNAL_SERVER_ERROR,
+                    "internal server error",
+                    None,
+                ),
+            )
         }))
         .with_state(state)
 }

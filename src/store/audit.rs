@@ -7,35 +7,15 @@ use uuid::Uuid;
 use super::entities::moderation_action;
 use super::now_micros;
 
-/// What a moderator did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    ApproveComment,
-    HideComment,
-    DeleteComment,
-    CreateArticle,
-    UpdateArticle,
-}
-
-impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::ApproveComment => "APPROVE_COMMENT",
-            Self::HideComment => "HIDE_COMMENT",
-            Self::DeleteComment => "DELETE_COMMENT",
-            Self::CreateArticle => "CREATE_ARTICLE",
-            Self::UpdateArticle => "UPDATE_ARTICLE",
-        }
-    }
-}
-
 /// One audit row to write.
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
     pub moderator_id: Uuid,
-    pub action: Action,
+    /// The action's name in the audit vocabulary (`domain::audit::Action`).
+    pub action: &'static str,
     pub comment_id: Option<Uuid>,
     pub article_id: Option<Uuid>,
+    pub account_id: Option<Uuid>,
     pub reason: Option<&'a str>,
 }
 
@@ -43,9 +23,10 @@ pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> Result<(), D
     moderation_action::ActiveModel {
         id: Set(Uuid::now_v7()),
         moderator_id: Set(entry.moderator_id),
-        action: Set(entry.action.as_str().to_owned()),
+        action: Set(entry.action.to_owned()),
         comment_id: Set(entry.comment_id),
         article_id: Set(entry.article_id),
+        account_id: Set(entry.account_id),
         reason: Set(entry.reason.map(str::to_owned)),
         created_at: Set(now_micros()),
     }

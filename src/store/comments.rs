@@ -9,9 +9,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::entities::article::{self, Entity as Article};
+use super::entities::comment::CommentStatus;
 use super::entities::comment::{self, Column, Entity as Comment};
-use crate::domain::page::{Page, PageRequest};
-use crate::domain::{CommentStatus, Cursor};
+use super::page::{Cursor, Page, PageRequest};
 
 /// Which way a list runs along `(created_at, id)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -93,7 +93,7 @@ pub async fn list_thread(
             Level::TopLevel => Column::ParentId.is_null(),
             Level::RepliesTo(parent) => Column::ParentId.eq(parent),
         })
-        .filter(Column::Status.eq(CommentStatus::Approved.as_str()));
+        .filter(Column::Status.eq(CommentStatus::Approved));
     let query = keyset(query, direction, page.after);
     if page.first == 0 {
         return empty_page(db, query, page).await;
@@ -114,7 +114,7 @@ pub async fn list_queue(
     article_id: Option<Uuid>,
     page: &PageRequest,
 ) -> Result<Page<comment::Model>, DbErr> {
-    let mut query = Comment::find().filter(Column::Status.eq(status.as_str()));
+    let mut query = Comment::find().filter(Column::Status.eq(status));
     if let Some(article_id) = article_id {
         query = query.filter(Column::ArticleId.eq(article_id));
     }
@@ -295,7 +295,7 @@ pub async fn set_status(
 ) -> Result<comment::Model, DbErr> {
     let was_approved = is_approved(&comment.status);
     let mut row: comment::ActiveModel = comment.into();
-    row.status = Set(status.as_str().to_owned());
+    row.status = Set(status);
     row.updated_at = Set(now);
     let updated = row.update(db).await?;
     let delta = match (was_approved, status == CommentStatus::Approved) {
@@ -334,8 +334,8 @@ pub async fn delete_and_reparent(
     Ok(())
 }
 
-fn is_approved(status: &str) -> bool {
-    status == CommentStatus::Approved.as_str()
+fn is_approved(status: &CommentStatus) -> bool {
+    *status == CommentStatus::Approved
 }
 
 /// Adds `delta` approved comments to the article's count and, for a reply,

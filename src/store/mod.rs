@@ -7,6 +7,7 @@ pub mod comments;
 pub mod entities;
 pub mod login_failures;
 pub mod moderators;
+pub mod page;
 pub mod post_marks;
 pub mod secrets;
 pub mod tokens;

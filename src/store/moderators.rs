@@ -89,11 +89,11 @@ pub async fn upgrade_password_hash(
 pub async fn set_role(
     db: &impl ConnectionTrait,
     account: moderator::Model,
-    role: &str,
+    role: moderator::ModeratorRole,
     now: i64,
 ) -> Result<moderator::Model, DbErr> {
     let mut row: moderator::ActiveModel = account.into();
-    row.role = Set(role.to_owned());
+    row.role = Set(role);
     row.updated_at = Set(now);
     row.update(db).await
 }

@@ -3,15 +3,14 @@
 use async_graphql::{Context, ID, Object, Result};
 
 use super::{CommentConnection, CommentOrder};
+use crate::domain::threads::{self, Level, StoredArticle};
 use crate::domain::{ArticleSlug, ArticleTitle, ArticleUrl, PageRequest};
 use crate::error::AppError;
 use crate::graphql::limits::text_cost;
 use crate::graphql::services;
-use crate::store::comments::{self, Level};
-use crate::store::entities::article;
 
 /// A page that comments attach to.
-pub struct Article(pub article::Model, Reached);
+pub struct Article(pub StoredArticle, Reached);
 
 /// How a request reached an article.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,15 +23,15 @@ enum Reached {
     FromAComment,
 }
 
-impl From<article::Model> for Article {
-    fn from(model: article::Model) -> Self {
+impl From<StoredArticle> for Article {
+    fn from(model: StoredArticle) -> Self {
         Self(model, Reached::Directly)
     }
 }
 
 impl Article {
     /// The article of a comment, as `Comment.article` shows it.
-    pub fn of_comment(model: article::Model) -> Self {
+    pub fn of_comment(model: StoredArticle) -> Self {
         Self(model, Reached::FromAComment)
     }
 }
@@ -91,16 +90,15 @@ impl Article {
             after.as_deref(),
         )?;
         let order = order.unwrap_or_default();
-        let found = comments::list_thread(
-            services(ctx).store.db(),
+        let found = threads::page(
+            &services(ctx).store,
+            crate::graphql::viewer(ctx),
             self.0.id,
             Level::TopLevel,
             order.into(),
             &page,
-            super::comment::thread_emails(ctx),
         )
-        .await
-        .map_err(AppError::from)?;
+        .await?;
         Ok(CommentConnection::of_thread(self.0.id, found))
     }
 }

@@ -5,15 +5,14 @@ use async_graphql::{Context, ID, Object, Result};
 use uuid::Uuid;
 
 use super::{Article, CommentConnection, CommentStatus, DateTime};
-use crate::auth::Viewer;
 use crate::domain::Cursor;
-use crate::domain::page::Page;
+use crate::domain::Page;
+use crate::domain::email_privacy;
+use crate::domain::threads::{self, Level, StoredComment, ThreadComment};
 use crate::domain::{self, PageRequest};
 use crate::error::AppError;
 use crate::graphql::loaders::{ArticleLoader, FirstReplies, RepliesLoader};
 use crate::graphql::{services, viewer};
-use crate::store::comments::{self, Direction, Emails, Level, ThreadComment};
-use crate::store::entities::comment;
 
 /// A comment as the API shows it.
 pub struct Comment {
@@ -24,13 +23,13 @@ pub struct Comment {
     /// Fetched for moderators only.
     author_email: Option<String>,
     body: String,
-    status: String,
+    status: domain::CommentStatus,
     created_at: i64,
     reply_count: i64,
 }
 
-impl From<comment::Model> for Comment {
-    fn from(model: comment::Model) -> Self {
+impl From<StoredComment> for Comment {
+    fn from(model: StoredComment) -> Self {
         Self {
             id: model.id,
             article_id: model.article_id,
@@ -55,7 +54,7 @@ impl Comment {
             author_name: row.author_name,
             author_email: row.author_email,
             body: row.body,
-            status: domain::CommentStatus::Approved.as_str().to_owned(),
+            status: domain::CommentStatus::Approved,
             created_at: row.created_at,
             reply_count: row.approved_reply_count,
         }
@@ -70,16 +69,6 @@ impl Comment {
     }
 }
 
-/// Whether the thread reads of this request fetch authors' emails: for
-/// moderators only.
-pub(super) fn thread_emails(ctx: &Context<'_>) -> Emails {
-    if viewer(ctx).is_moderator() {
-        Emails::Include
-    } else {
-        Emails::Leave
-    }
-}
-
 #[Object]
 impl Comment {
     async fn id(&self) -> ID {
@@ -91,7 +80,7 @@ impl Comment {
             .data_unchecked::<DataLoader<ArticleLoader>>()
             .load_one(self.article_id)
             .await
-            .map_err(|err| AppError::Internal(err.into()))?
+            .map_err(AppError::from)?
             .ok_or_else(|| {
                 AppError::Internal(anyhow::anyhow!("comment {} has no article", self.id))
             })?;
@@ -110,15 +99,16 @@ impl Comment {
 
     /// Moderators only: anyone else gets a FORBIDDEN error for this field.
     async fn author_email(&self, ctx: &Context<'_>) -> Option<&str> {
-        let refusal = match viewer(ctx) {
-            Viewer::Moderator(_) => return self.author_email.as_deref(),
-            Viewer::InvalidToken => AppError::Unauthenticated("the token is invalid or expired"),
-            Viewer::Anonymous => AppError::Forbidden("only moderators may see email addresses"),
-        };
-        // Reported beside a null value, so the rest of the comment still reads.
-        let error = async_graphql::Error::from(refusal).into_server_error(ctx.item.pos);
-        ctx.add_error(ctx.set_error_path(error));
-        None
+        match email_privacy::author_email(viewer(ctx), self.author_email.as_deref()) {
+            Ok(email) => email,
+            Err(refusal) => {
+                // Reported beside a null value, so the rest of the comment
+                // still reads.
+                let error = async_graphql::Error::from(refusal).into_server_error(ctx.item.pos);
+                ctx.add_error(ctx.set_error_path(error));
+                None
+            }
+        }
     }
 
     /// Plain text exactly as accepted; front ends escape it.
@@ -127,9 +117,8 @@ impl Comment {
         &self.body
     }
 
-    async fn status(&self) -> Result<CommentStatus> {
-        let status: domain::CommentStatus = self.status.parse().map_err(AppError::Internal)?;
-        Ok(status.into())
+    async fn status(&self) -> CommentStatus {
+        self.status.into()
     }
 
     async fn created_at(&self) -> DateTime {
@@ -161,24 +150,23 @@ impl Comment {
                     article: self.article_id,
                     parent: self.id,
                     first: page.first,
-                    emails: thread_emails(ctx),
+                    emails: email_privacy::thread_emails(viewer(ctx)),
                 })
                 .await
-                .map_err(|err| AppError::Internal(err.into()))?
+                .map_err(AppError::from)?
                 .unwrap_or_default();
             let page = Page::from_overfetch(rows, &page);
             return Ok(CommentConnection::of_thread(self.article_id, page));
         }
-        let found = comments::list_thread(
-            services(ctx).store.db(),
+        let found = threads::page(
+            &services(ctx).store,
+            viewer(ctx),
             self.article_id,
             Level::RepliesTo(self.id),
-            Direction::OldestFirst,
+            domain::Direction::OldestFirst,
             &page,
-            thread_emails(ctx),
         )
-        .await
-        .map_err(AppError::from)?;
+        .await?;
         Ok(CommentConnection::of_thread(self.article_id, found))
     }
 }

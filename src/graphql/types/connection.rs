@@ -6,9 +6,8 @@ use async_graphql::{Object, SimpleObject};
 use uuid::Uuid;
 
 use super::Comment;
-use crate::domain::page::Page;
-use crate::store::comments::ThreadComment;
-use crate::store::entities::comment;
+use crate::domain::Page;
+use crate::domain::threads::{StoredComment, ThreadComment};
 
 pub struct CommentConnection {
     comments: Vec<Comment>,
@@ -79,8 +78,8 @@ impl CommentConnection {
     }
 }
 
-impl From<Page<comment::Model>> for CommentConnection {
-    fn from(page: Page<comment::Model>) -> Self {
+impl From<Page<StoredComment>> for CommentConnection {
+    fn from(page: Page<StoredComment>) -> Self {
         Self {
             comments: page.items.into_iter().map(Comment::from).collect(),
             has_next_page: page.has_next_page,

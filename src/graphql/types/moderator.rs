@@ -1,10 +1,8 @@
 //! Moderator accounts and the payloads of login and deletion.
 
-use async_graphql::{ID, Object, Result, SimpleObject};
+use async_graphql::{ID, Object, SimpleObject};
 
 use super::{DateTime, ModeratorRole};
-use crate::domain;
-use crate::error::AppError;
 use crate::store::entities::moderator;
 
 /// A moderator account, shown to moderators only.
@@ -24,9 +22,8 @@ impl Moderator {
         &self.0.name
     }
 
-    async fn role(&self) -> Result<ModeratorRole> {
-        let role: domain::ModeratorRole = self.0.role.parse().map_err(AppError::Internal)?;
-        Ok(role.into())
+    async fn role(&self) -> ModeratorRole {
+        self.0.role.into()
     }
 
     async fn created_at(&self) -> DateTime {
@@ -42,8 +39,8 @@ pub struct LoginPayload {
     pub moderator: Moderator,
 }
 
-impl From<crate::domain::moderators::Login> for LoginPayload {
-    fn from(login: crate::domain::moderators::Login) -> Self {
+impl From<crate::domain::sessions::Login> for LoginPayload {
+    fn from(login: crate::domain::sessions::Login) -> Self {
         Self {
             token: login.token.token,
             expires_at: DateTime(login.token.expires_at),

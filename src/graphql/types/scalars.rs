@@ -3,9 +3,6 @@
 use async_graphql::{Enum, InputValueError, InputValueResult, Scalar, ScalarType, Value};
 use chrono::{SecondsFormat, TimeZone, Utc};
 
-use crate::domain;
-use crate::store::comments::Direction;
-
 /// An instant, as RFC 3339 text in UTC with microseconds
 /// (`2026-11-25T09:00:00.000000Z`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,70 +33,26 @@ impl ScalarType for DateTime {
 
 /// Where a comment stands in moderation.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::CommentStatus")]
 pub enum CommentStatus {
     Pending,
     Approved,
     Hidden,
 }
 
-impl From<CommentStatus> for domain::CommentStatus {
-    fn from(status: CommentStatus) -> Self {
-        match status {
-            CommentStatus::Pending => Self::Pending,
-            CommentStatus::Approved => Self::Approved,
-            CommentStatus::Hidden => Self::Hidden,
-        }
-    }
-}
-
-impl From<domain::CommentStatus> for CommentStatus {
-    fn from(status: domain::CommentStatus) -> Self {
-        match status {
-            domain::CommentStatus::Pending => Self::Pending,
-            domain::CommentStatus::Approved => Self::Approved,
-            domain::CommentStatus::Hidden => Self::Hidden,
-        }
-    }
-}
-
 /// The order of a comment list.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[graphql(remote = "crate::domain::Direction")]
 pub enum CommentOrder {
     #[default]
     OldestFirst,
     NewestFirst,
 }
 
-impl From<CommentOrder> for Direction {
-    fn from(order: CommentOrder) -> Self {
-        match order {
-            CommentOrder::OldestFirst => Self::OldestFirst,
-            CommentOrder::NewestFirst => Self::NewestFirst,
-        }
-    }
-}
-
 /// What a moderator account may do.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::ModeratorRole")]
 pub enum ModeratorRole {
     Admin,
     Moderator,
-}
-
-impl From<ModeratorRole> for domain::ModeratorRole {
-    fn from(role: ModeratorRole) -> Self {
-        match role {
-            ModeratorRole::Admin => Self::Admin,
-            ModeratorRole::Moderator => Self::Moderator,
-        }
-    }
-}
-
-impl From<domain::ModeratorRole> for ModeratorRole {
-    fn from(role: domain::ModeratorRole) -> Self {
-        match role {
-            domain::ModeratorRole::Admin => Self::Admin,
-            domain::ModeratorRole::Moderator => Self::Moderator,
-        }
-    }
 }

@@ -14,12 +14,36 @@ pub struct Model {
     pub author_email: String,
     pub body: String,
     /// `PENDING`, `APPROVED` or `HIDDEN`.
-    pub status: String,
+    pub status: CommentStatus,
     /// Microseconds since the Unix epoch.
     pub created_at: i64,
     pub updated_at: i64,
     /// Approved direct replies, kept by the writes that change it.
     pub approved_reply_count: i64,
+}
+
+/// Where a comment stands in moderation; only APPROVED ones reach readers.
+/// Stored as its name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+pub enum CommentStatus {
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    #[sea_orm(string_value = "APPROVED")]
+    Approved,
+    #[sea_orm(string_value = "HIDDEN")]
+    Hidden,
+}
+
+impl CommentStatus {
+    /// The stored name, for logs.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Approved => "APPROVED",
+            Self::Hidden => "HIDDEN",
+        }
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,8 @@ pub struct Model {
     pub action: String,
     pub comment_id: Option<Uuid>,
     pub article_id: Option<Uuid>,
+    /// The moderator account acted on, for account changes.
+    pub account_id: Option<Uuid>,
     pub reason: Option<String>,
     pub created_at: i64,
 }
