@@ -8,6 +8,7 @@ mod limits;
 mod auth;
 mod caching;
 mod cli;
+mod connections;
 mod counts;
 mod flood;
 mod moderation;
