@@ -87,6 +87,7 @@ impl App {
             None => fitting,
         };
         tracing::info!(
+            open_files = descriptors,
             max_connections,
             per_address = limits.max_connections_per_address,
             "connection caps"

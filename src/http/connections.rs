@@ -406,6 +406,10 @@ impl Connection {
                     break;
                 }
                 _ = self.stopping.changed(), if !closing => {
+                    // Nothing to finish (idle, or headers still coming): close now.
+                    if activity.in_flight.load(Ordering::Relaxed) == 0 {
+                        break;
+                    }
                     connection.as_mut().graceful_shutdown();
                     closing = true;
                 }
