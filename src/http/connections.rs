@@ -239,9 +239,15 @@ impl AsyncWrite for Counted {
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(50);
 
 /// What a refused connection is told before it is closed.
-const REFUSAL: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
-connection: close\r\ncontent-length: 97\r\n\r\n\
-{\"errors\":[{\"message\":\"too many open connections\",\"extensions\":{\"code\":\"SERVICE_UNAVAILABLE\"}}]}";
+static REFUSAL: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
+    let body = r#"{"errors":[{"message":"too many open connections; try again later"}]}"#;
+    format!(
+        "HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n\
+         connection: close\r\ncontent-length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+});
 
 /// The accept loop's settings.
 pub struct Server {
@@ -299,7 +305,7 @@ impl Server {
             let Some(slot) = self.connections.try_take(address) else {
                 tracing::debug!(%peer, "refused a connection over the caps");
                 // Best effort: the answer fits the socket's buffer, or is lost.
-                let _ = stream.try_write(REFUSAL);
+                let _ = stream.try_write(&REFUSAL);
                 drop(stream);
                 continue;
             };
@@ -435,4 +441,43 @@ impl Connection {
 async fn sleep_until(deadline: Option<Instant>) {
     let deadline = deadline.unwrap_or_else(|| Instant::now() + Duration::from_secs(1));
     tokio::time::sleep_until(deadline).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_refusal_is_a_whole_http_answer() {
+        let text = std::str::from_utf8(&REFUSAL).unwrap();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 503 "));
+        assert!(head.contains(&format!("content-length: {}", body.len())));
+        let _: serde_json::Value = serde_json::from_str(body).unwrap();
+    }
+
+    #[test]
+    fn slots_are_capped_in_total_and_per_address_and_given_back() {
+        let slots = Slots::new(3, 2);
+        let a: IpAddr = "198.51.100.1".parse().unwrap();
+        let b: IpAddr = "198.51.100.2".parse().unwrap();
+        let first = slots.try_take(Some(a)).unwrap();
+        let _second = slots.try_take(Some(a)).unwrap();
+        assert!(
+            slots.try_take(Some(a)).is_none(),
+            "over the cap per address"
+        );
+        let _third = slots.try_take(Some(b)).unwrap();
+        assert!(slots.try_take(None).is_none(), "over the total");
+        drop(first);
+        assert!(slots.try_take(Some(a)).is_some());
+    }
+
+    #[test]
+    fn the_default_cap_leaves_descriptors_spare() {
+        assert_eq!(default_max_connections(Some(256)), 128);
+        assert_eq!(default_max_connections(Some(1024)), 896);
+        assert_eq!(default_max_connections(Some(1 << 20)), 10_000);
+        assert_eq!(default_max_connections(Some(100)), 50);
+    }
 }
