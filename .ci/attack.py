@@ -10,6 +10,7 @@ import base64
 import concurrent.futures
 import json
 import os
+import select
 import shutil
 import socket
 import subprocess
@@ -86,6 +87,43 @@ class Server:
                           ensure_ascii=False).encode()
         status, text = self.request("POST", "/graphql", body, headers)
         return status, text, json.loads(text) if text.startswith("{") else None
+
+
+HALF_SENT = b"POST /graphql HTTP/1.1\r\nHost: parley.test\r\nContent-Type: appl"
+WS_HANDSHAKE = (b"GET /graphql/ws HTTP/1.1\r\nHost: parley.test\r\nUpgrade: websocket\r\n"
+                b"Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: graphql-transport-ws\r\n\r\n")
+
+
+def connect_from(server, local_ip):
+    """A TCP connection to the server from a loopback address of our choice."""
+    host, port = server.base.rsplit("/", 1)[1].split(":")
+    s = socket.socket()
+    s.bind((local_ip, 0))
+    s.settimeout(5)
+    s.connect((host, int(port)))
+    return s
+
+
+def wait_closed(sockets, deadline):
+    """Reads each socket until the server closes it or `deadline` passes;
+    returns {socket: everything it sent} for those closed."""
+    open_ = list(sockets)
+    received = {s: b"" for s in sockets}
+    closed = {}
+    while open_ and time.time() < deadline:
+        ready, _, _ = select.select(open_, [], [], min(0.2, max(0, deadline - time.time())))
+        for s in ready:
+            try:
+                data = s.recv(4096)
+            except OSError:
+                data = b""
+            if data:
+                received[s] += data
+            else:
+                closed[s] = received[s]
+                open_.remove(s)
+    return closed
 
 
 def code(answer):
@@ -265,6 +303,45 @@ def main():
         statuses = list(pool.map(lambda _: anon(read)[0], range(400)))
     check("400 concurrent reads get no 5xx", all(s < 500 for s in statuses),
           str(sorted(set(statuses))))
+
+    # Connections that go quiet: half-sent headers from one address (64 may
+    # be open per address; the rest are refused at once), and WebSockets
+    # that never send connection_init (32 per address).
+    slow = [connect_from(server, "127.0.1.1") for _ in range(100)]
+    for s in slow:
+        try:
+            s.sendall(HALF_SENT)
+        except OSError:
+            pass
+    silent = []
+    for _ in range(40):
+        s = connect_from(server, "127.0.2.1")
+        s.sendall(WS_HANDSHAKE)
+        silent.append(s)
+    started = time.time()
+    refused = wait_closed(slow, started + 3)
+    check("half-sent headers over the per-address cap are refused at once",
+          len(refused) == 36, f"{len(refused)} of 100 closed within 3 s")
+    status, text, typename = server.gql("{ __typename }")
+    check("{ __typename } is answered while slow clients hold connections",
+          status == 200 and typename == {"data": {"__typename": "Query"}}, f"{status} {text[:200]}")
+    closed = wait_closed([s for s in slow if s not in refused], started + 25)
+    check("the other half-sent headers are closed after the header timeout",
+          len(closed) == 64, f"{len(closed)} of 64 closed within 25 s")
+    ended = wait_closed(silent, started + 25)
+    upgraded = [data for data in ended.values() if data.startswith(b"HTTP/1.1 101")]
+    with_4408 = [data for data in upgraded if b"\x88" in data and b"\x11\x38" in data]
+    over_cap = [data for data in ended.values() if data.startswith(b"HTTP/1.1 503")]
+    check("silent WebSockets are closed with 4408",
+          len(ended) == 40 and len(upgraded) == 32 and len(with_4408) == 32,
+          f"{len(ended)} closed, {len(upgraded)} upgraded, {len(with_4408)} with 4408")
+    check("WebSockets over the per-address cap get 503", len(over_cap) == 8,
+          f"{len(over_cap)} of 8")
+    for s in slow + silent:
+        s.close()
+    status, text, typename = server.gql("{ __typename }")
+    check("{ __typename } is answered after the quiet connections",
+          status == 200 and typename == {"data": {"__typename": "Query"}}, f"{status} {text[:200]}")
 
     # Privacy over everything an anonymous caller saw.
     leaked = [body for body in anonymous_bodies if READER_EMAIL in body]

@@ -17,13 +17,13 @@ use crate::domain::accounts;
 use crate::domain::flood::Fingerprints;
 use crate::events::CommentEvents;
 use crate::graphql::{self, Services};
-use crate::http::{self, AppState};
+use crate::http::connections::{self, Server, Slots};
+use crate::http::{self, AppState, SocketLimits};
 use crate::store::Store;
 
 /// A server ready to run.
 pub struct App {
-    listener: TcpListener,
-    router: axum::Router,
+    server: Server,
     store: Store,
     address: SocketAddr,
     shutdown_grace: Duration,
@@ -71,6 +71,27 @@ impl App {
             },
             &settings.limits,
         );
+        let limits = &settings.connections;
+        let descriptors = connections::raise_descriptor_limit();
+        let fitting = connections::default_max_connections(descriptors);
+        let max_connections = match limits.max_connections {
+            Some(wanted) if wanted > fitting && descriptors.is_some() => {
+                tracing::warn!(
+                    wanted,
+                    allowed = fitting,
+                    "PARLEY_MAX_CONNECTIONS is more than the open-file limit leaves room for; using the lower figure"
+                );
+                fitting
+            }
+            Some(wanted) => wanted,
+            None => fitting,
+        };
+        tracing::info!(
+            open_files = descriptors,
+            max_connections,
+            per_address = limits.max_connections_per_address,
+            "connection caps"
+        );
         let state = AppState {
             schemas,
             max_aliases: settings.limits.max_aliases,
@@ -83,15 +104,29 @@ impl App {
             store: store.clone(),
             keys,
             max_body_bytes: settings.max_body_bytes,
+            websockets: Slots::new(usize::MAX, limits.max_websockets_per_address),
+            socket_limits: SocketLimits {
+                max_subscriptions: limits.max_subscriptions_per_connection,
+                init_timeout: limits.websocket_init_timeout,
+                ping_interval: limits.websocket_ping_interval,
+                idle_timeout: limits.websocket_idle_timeout,
+            },
         };
         let router = http::router(state);
         let listener = TcpListener::bind(settings.listen)
             .await
             .with_context(|| format!("could not listen on {}", settings.listen))?;
         let address = listener.local_addr()?;
-        Ok(Self {
+        let server = Server {
             listener,
             router,
+            connections: Slots::new(max_connections, limits.max_connections_per_address),
+            header_timeout: limits.header_timeout,
+            keep_alive: limits.keep_alive,
+            trusted_proxies: settings.trusted_proxies.clone(),
+        };
+        Ok(Self {
+            server,
             store,
             address,
             shutdown_grace: settings.shutdown_grace,
@@ -123,18 +158,13 @@ impl App {
         tracing::info!("GraphiQL playground: {base}/graphql");
         let stopping = Arc::new(Notify::new());
         let signalled = stopping.clone();
-        let server = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async move {
+        let server = self.server.serve(async move {
             shutdown.await;
             signalled.notify_one();
         });
         let grace = self.shutdown_grace;
         tokio::select! {
-            served = server => served.context("the server failed")?,
+            () = server => {}
             () = async {
                 stopping.notified().await;
                 tokio::time::sleep(grace).await;

@@ -17,6 +17,7 @@ use ipnet::IpNet;
 use crate::domain::flood::FloodPolicy;
 use crate::domain::{ModerationMode, ModeratorRole};
 use crate::graphql::QueryLimits;
+use crate::http::connections::ConnectionLimits;
 
 /// The SQLite file used when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://parley.db";
@@ -157,6 +158,35 @@ pub struct ServeArgs {
         global = true
     )]
     pub trusted_proxies: Vec<IpNet>,
+    /// Longest a client may take to send a request's headers, in seconds,
+    /// counted from when the connection opens or the previous answer was sent.
+    #[arg(long, env = "PARLEY_HEADER_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().header_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub header_timeout_secs: u64,
+    /// Longest an HTTP connection may sit idle between requests, in seconds.
+    #[arg(long, env = "PARLEY_KEEP_ALIVE_SECS", default_value_t = ConnectionLimits::default().keep_alive.as_secs(), value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub keep_alive_secs: u64,
+    /// Most connections open at once (by default the file descriptors the
+    /// process may open less 128, at most 10,000).
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS", value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
+    pub max_connections: Option<usize>,
+    /// Most connections open at once from one client address.
+    #[arg(long, env = "PARLEY_MAX_CONNECTIONS_PER_ADDRESS", default_value_t = ConnectionLimits::default().max_connections_per_address, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
+    pub max_connections_per_address: usize,
+    /// Most WebSocket connections open at once from one client address.
+    #[arg(long, env = "PARLEY_MAX_WEBSOCKETS_PER_ADDRESS", default_value_t = ConnectionLimits::default().max_websockets_per_address, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
+    pub max_websockets_per_address: usize,
+    /// Most subscriptions running at once on one WebSocket connection.
+    #[arg(long, env = "PARLEY_MAX_SUBSCRIPTIONS_PER_CONNECTION", default_value_t = ConnectionLimits::default().max_subscriptions_per_connection, value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..), global = true)]
+    pub max_subscriptions_per_connection: usize,
+    /// Longest a WebSocket may take to send `connection_init`, in seconds.
+    #[arg(long, env = "PARLEY_WS_INIT_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().websocket_init_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub ws_init_timeout_secs: u64,
+    /// How often a WebSocket is pinged, in seconds.
+    #[arg(long, env = "PARLEY_WS_PING_INTERVAL_SECS", default_value_t = ConnectionLimits::default().websocket_ping_interval.as_secs(), value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub ws_ping_interval_secs: u64,
+    /// Longest a WebSocket may send nothing, not even a pong, in seconds.
+    #[arg(long, env = "PARLEY_WS_IDLE_TIMEOUT_SECS", default_value_t = ConnectionLimits::default().websocket_idle_timeout.as_secs(), value_parser = clap::value_parser!(u64).range(1..), global = true)]
+    pub ws_idle_timeout_secs: u64,
     /// Email of the admin to create when there is no moderator yet (with `PARLEY_ADMIN_PASSWORD`).
     #[arg(long, env = "PARLEY_ADMIN_EMAIL", global = true)]
     pub admin_email: Option<String>,
@@ -205,6 +235,8 @@ pub struct Settings {
     pub http_max_age_secs: u32,
     pub flood: FloodPolicy,
     pub trusted_proxies: Vec<IpNet>,
+    /// Time limits and caps of connections and WebSockets.
+    pub connections: ConnectionLimits,
     /// Counts the SQL statements the server runs, when set: for tests and
     /// benchmarks.
     pub statement_counter: Option<Arc<AtomicU64>>,
@@ -231,6 +263,7 @@ impl std::fmt::Debug for Settings {
             .field("max_concurrent_requests", &self.max_concurrent_requests)
             .field("flood", &self.flood)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("connections", &self.connections)
             .finish_non_exhaustive()
     }
 }
@@ -267,6 +300,17 @@ impl Settings {
                 hourly_cap: serve.flood_hourly_cap,
             },
             trusted_proxies: serve.trusted_proxies.clone(),
+            connections: ConnectionLimits {
+                header_timeout: Duration::from_secs(serve.header_timeout_secs),
+                keep_alive: Duration::from_secs(serve.keep_alive_secs),
+                max_connections: serve.max_connections,
+                max_connections_per_address: serve.max_connections_per_address,
+                max_websockets_per_address: serve.max_websockets_per_address,
+                max_subscriptions_per_connection: serve.max_subscriptions_per_connection,
+                websocket_init_timeout: Duration::from_secs(serve.ws_init_timeout_secs),
+                websocket_ping_interval: Duration::from_secs(serve.ws_ping_interval_secs),
+                websocket_idle_timeout: Duration::from_secs(serve.ws_idle_timeout_secs),
+            },
             statement_counter: None,
             jwt_secret: secret("PARLEY_JWT_SECRET"),
             admin,
@@ -289,6 +333,7 @@ impl Settings {
             http_max_age_secs: 5,
             flood: FloodPolicy::default(),
             trusted_proxies: Vec::new(),
+            connections: ConnectionLimits::default(),
             statement_counter: None,
             jwt_secret: None,
             admin: None,

@@ -9,6 +9,7 @@
 //! - [`load`]: the load generator (hyper, one connection per virtual user).
 //! - [`run`]: one whole run: seed, start, check, measure, report.
 //! - [`report`]: the table and the JSON result file.
+//! - [`subscribers`]: resident memory per idle WebSocket subscriber.
 
 mod baseline_memory;
 mod baseline_sqlx;
@@ -20,6 +21,7 @@ mod scenarios;
 mod seed;
 mod serve_parley;
 mod shapes;
+mod subscribers;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -47,6 +49,8 @@ enum Command {
         #[command(flatten)]
         run: RunArgs,
     },
+    /// Measure Parley's resident memory per idle subscriber.
+    Subscribers(subscribers::SubscribersArgs),
     /// Serve Parley on a database (a child process of a run).
     #[command(hide = true)]
     ServeParley(serve_parley::ServeParleyArgs),
@@ -120,6 +124,11 @@ fn main() -> ExitCode {
         Command::Scenario { number, run } => {
             run_orchestrator(run, vec![scenarios::Scenario::from_number(number)])
         }
+        Command::Subscribers(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(subscribers::run(args))),
         Command::ServeParley(args) => server_runtime().and_then(|rt| {
             children::exit_when_parent_goes();
             rt.block_on(serve_parley::run(args))

@@ -381,3 +381,14 @@ impl Text {
             .unwrap_or_default()
     }
 }
+
+/// An empty database with one article, for the subscriber scenario.
+pub async fn one_article(database_url: &str, slug: &str) -> anyhow::Result<()> {
+    let store = Store::connect(database_url).await?;
+    store.migrate().await?;
+    let txn = store.begin_write().await?;
+    new_article(&txn, slug, "Live", now_micros()).await?;
+    txn.commit().await?;
+    store.close().await;
+    Ok(())
+}

@@ -27,6 +27,9 @@ pub struct ServeParleyArgs {
     /// Turn Parley's read cache off: every request reaches the database.
     #[arg(long)]
     no_cache: bool,
+    /// Post-moderation: new comments reach subscribers at once.
+    #[arg(long)]
+    post_moderation: bool,
 }
 
 pub async fn run(args: ServeParleyArgs) -> anyhow::Result<()> {
@@ -44,6 +47,9 @@ pub async fn run(args: ServeParleyArgs) -> anyhow::Result<()> {
     settings.shutdown_grace = Duration::from_secs(1);
     settings.statement_counter = Some(statements.clone());
     settings.response_cache = !args.no_cache;
+    if args.post_moderation {
+        settings.moderation = parley::domain::ModerationMode::Post;
+    }
     let app = parley::App::build(settings)
         .await
         .context("Parley did not start")?;

@@ -14,8 +14,12 @@ mod query;
 mod subscription;
 pub mod types;
 
+use std::sync::Arc;
+
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Schema};
+use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute};
+use async_graphql::{Context, Response, Schema};
+use tokio::sync::Semaphore;
 
 use crate::auth::{TokenKeys, Viewer};
 use crate::domain::ModerationMode;
@@ -49,6 +53,38 @@ pub struct Services {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub std::net::IpAddr);
 
+/// Turns to execute GraphQL: at most so many operations execute at once.
+/// In a subscription's data, each event the subscription delivers takes a
+/// turn while it is resolved (HTTP requests take theirs in the HTTP layer).
+#[derive(Clone)]
+pub struct ExecutionTurns(pub Arc<Semaphore>);
+
+/// Makes each subscription event wait for a turn.
+struct TurnPerEvent;
+
+impl ExtensionFactory for TurnPerEvent {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(TurnPerEvent)
+    }
+}
+
+#[async_trait::async_trait]
+impl Extension for TurnPerEvent {
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        // Held while the event's fields are resolved.
+        let _turn = match ctx.data_opt::<ExecutionTurns>() {
+            Some(turns) => turns.0.acquire().await.ok(),
+            None => None,
+        };
+        next.run(ctx, operation_name).await
+    }
+}
+
 /// The schema, built once per kind of caller. Callers without a moderator
 /// token get no field suggestions (they would map fields they cannot see)
 /// and introspection only if the limits allow it.
@@ -79,6 +115,7 @@ pub fn build(services: Services, limits: &QueryLimits) -> Schemas {
             .data(services.clone())
             .data(articles)
             .data(replies)
+            .extension(TurnPerEvent)
             .limit_depth(limits.max_depth)
             .limit_complexity(limits.max_complexity)
             .extension(answer_size::AnswerSizeLimit {

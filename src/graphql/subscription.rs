@@ -21,9 +21,16 @@ impl Subscription {
         article_slug: String,
     ) -> Result<impl Stream<Item = Comment>> {
         let services = services(ctx);
+        // The lookup waits its turn like any request; each event takes its
+        // own (see `ExecutionTurns`).
+        let turn = match ctx.data_opt::<super::ExecutionTurns>() {
+            Some(turns) => turns.0.acquire().await.ok(),
+            None => None,
+        };
         let article = articles::find_by_slug(&services.store, &article_slug)
             .await?
             .ok_or(AppError::NotFound("article"))?;
+        drop(turn);
         let receiver = services.events.subscribe();
         Ok(futures_util::stream::unfold(
             receiver,

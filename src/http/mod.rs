@@ -8,10 +8,13 @@
 //! | `GET /healthz` | 200 when the database answers, else 503 |
 
 mod client_addr;
+pub mod connections;
 mod graphql;
 mod health;
 mod read_cache;
 mod subscriptions;
+
+pub use subscriptions::SocketLimits;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -51,6 +54,10 @@ pub struct AppState {
     pub keys: TokenKeys,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// WebSockets open, per client address.
+    pub websockets: Arc<connections::Slots>,
+    /// The time limits and caps of each WebSocket.
+    pub socket_limits: SocketLimits,
 }
 
 /// The whole HTTP surface of Parley.

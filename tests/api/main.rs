@@ -9,6 +9,7 @@ mod answer_size;
 mod auth;
 mod caching;
 mod cli;
+mod connections;
 mod counts;
 mod email_history;
 mod flood;
