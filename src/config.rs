@@ -22,6 +22,24 @@ use crate::http::connections::ConnectionLimits;
 /// The SQLite file used when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://parley.db";
 
+/// The defaults of the settings that have no type of their own to hold
+/// them: the one table both the command line and [`Settings::for_database`]
+/// read. (Query limits, flood control and connection limits keep theirs in
+/// their types' `Default`.)
+pub mod defaults {
+    use crate::domain::ModerationMode;
+
+    pub const LISTEN: &str = "127.0.0.1:8080";
+    pub const MODERATION: ModerationMode = ModerationMode::Pre;
+    pub const MAX_BODY_BYTES: usize = 64 * 1024;
+    /// 12 hours.
+    pub const TOKEN_TTL_SECS: u32 = 12 * 60 * 60;
+    pub const REQUEST_TIMEOUT_SECS: u64 = 10;
+    pub const SHUTDOWN_GRACE_SECS: u64 = 10;
+    pub const RESPONSE_CACHE: bool = true;
+    pub const HTTP_MAX_AGE_SECS: u32 = 5;
+}
+
 /// Parley: a self-hosted comment service for news sites and blogs.
 #[derive(Debug, Parser)]
 #[command(name = "parley", version, about)]
@@ -64,18 +82,18 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "PARLEY_LISTEN",
-        default_value = "127.0.0.1:8080",
+        default_value = defaults::LISTEN,
         global = true
     )]
     pub listen: SocketAddr,
     /// `pre`: new comments wait for a moderator; `post`: they show at once.
-    #[arg(long, env = "PARLEY_MODERATION", value_enum, default_value_t = ModerationMode::Pre, global = true)]
+    #[arg(long, env = "PARLEY_MODERATION", value_enum, default_value_t = defaults::MODERATION, global = true)]
     pub moderation: ModerationMode,
     /// Largest request body accepted, in bytes.
-    #[arg(long, env = "PARLEY_MAX_BODY_BYTES", default_value_t = 64 * 1024, global = true)]
+    #[arg(long, env = "PARLEY_MAX_BODY_BYTES", default_value_t = defaults::MAX_BODY_BYTES, global = true)]
     pub max_body_bytes: usize,
     /// How long a moderator token lasts, in seconds.
-    #[arg(long, env = "PARLEY_TOKEN_TTL_SECS", default_value_t = 12 * 60 * 60, global = true)]
+    #[arg(long, env = "PARLEY_TOKEN_TTL_SECS", default_value_t = defaults::TOKEN_TTL_SECS, global = true)]
     pub token_ttl_secs: u32,
     /// Deepest nesting of selections a request may make.
     #[arg(long, env = "PARLEY_MAX_QUERY_DEPTH", default_value_t = QueryLimits::default().max_depth, global = true)]
@@ -96,7 +114,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "PARLEY_REQUEST_TIMEOUT_SECS",
-        default_value_t = 10,
+        default_value_t = defaults::REQUEST_TIMEOUT_SECS,
         global = true
     )]
     pub request_timeout_secs: u64,
@@ -115,20 +133,20 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "PARLEY_SHUTDOWN_GRACE_SECS",
-        default_value_t = 10,
+        default_value_t = defaults::SHUTDOWN_GRACE_SECS,
         global = true
     )]
     pub shutdown_grace_secs: u64,
     /// Whether answers to anonymous queries are cached (and retired on
     /// every change readers could see).
-    #[arg(long, env = "PARLEY_RESPONSE_CACHE", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    #[arg(long, env = "PARLEY_RESPONSE_CACHE", default_value_t = defaults::RESPONSE_CACHE, action = clap::ArgAction::Set, global = true)]
     pub response_cache: bool,
     /// `max-age` of anonymous answers to GET, in seconds, for browsers and
     /// CDNs; 0 sends none.
     #[arg(
         long,
         env = "PARLEY_HTTP_MAX_AGE_SECS",
-        default_value_t = 5,
+        default_value_t = defaults::HTTP_MAX_AGE_SECS,
         global = true
     )]
     pub http_max_age_secs: u32,
@@ -137,7 +155,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "PARLEY_FLOOD_INTERVAL_SECS",
-        default_value_t = 15,
+        default_value_t = FloodPolicy::default().interval.as_secs(),
         global = true
     )]
     pub flood_interval_secs: u64,
@@ -145,7 +163,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         env = "PARLEY_FLOOD_HOURLY_CAP",
-        default_value_t = 30,
+        default_value_t = FloodPolicy::default().hourly_cap,
         global = true
     )]
     pub flood_hourly_cap: u32,
@@ -208,10 +226,7 @@ pub struct ModeratorAddArgs {
     pub password_stdin: bool,
 }
 
-/// The cores this process may run on (2 when that cannot be read).
-pub fn cores() -> usize {
-    std::thread::available_parallelism().map_or(2, usize::from)
-}
+pub use crate::machine::cores;
 
 /// GraphQL requests executed at once unless configured: 4 per core. Beyond
 /// that they only wait for a database connection while holding memory.
@@ -317,20 +332,21 @@ impl Settings {
         })
     }
 
-    /// Settings for tests and embedding: a database, a port, defaults otherwise.
+    /// Settings for tests and embedding: a database, any free port on
+    /// loopback, the defaults otherwise.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         Self {
             database_url: database_url.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            moderation: ModerationMode::Pre,
-            max_body_bytes: 64 * 1024,
-            token_ttl: TimeDelta::hours(12),
+            moderation: defaults::MODERATION,
+            max_body_bytes: defaults::MAX_BODY_BYTES,
+            token_ttl: TimeDelta::seconds(i64::from(defaults::TOKEN_TTL_SECS)),
             limits: QueryLimits::default(),
-            request_timeout: Duration::from_secs(10),
+            request_timeout: Duration::from_secs(defaults::REQUEST_TIMEOUT_SECS),
             max_concurrent_requests: default_concurrent_requests(),
-            shutdown_grace: Duration::from_secs(10),
-            response_cache: true,
-            http_max_age_secs: 5,
+            shutdown_grace: Duration::from_secs(defaults::SHUTDOWN_GRACE_SECS),
+            response_cache: defaults::RESPONSE_CACHE,
+            http_max_age_secs: defaults::HTTP_MAX_AGE_SECS,
             flood: FloodPolicy::default(),
             trusted_proxies: Vec::new(),
             connections: ConnectionLimits::default(),

@@ -2,13 +2,11 @@
 //!
 //! Domain and storage code return [`AppError`]; `?` in a resolver turns it
 //! into a GraphQL error whose `extensions.code` is one of the documented
-//! codes. `AppError` deliberately has no `Display`: async-graphql converts any
+//! codes (the conversion is `graphql::errors`'). `AppError` deliberately has no `Display`: async-graphql converts any
 //! `Display` type into a code-less error, and without it that silent path
 //! cannot be taken. An [`AppError::Internal`] is logged once,
 //! where it is converted, and the client only ever sees "internal server
 //! error": no SQL, no paths, no stack traces.
-
-use async_graphql::ErrorExtensions;
 
 /// The documented `extensions.code` values: the one list every error body
 /// takes its code from.
@@ -22,14 +20,43 @@ pub mod codes {
     pub const INTERNAL_SERVER_ERROR: &str = "INTERNAL_SERVER_ERROR";
 }
 
+/// The input a `BAD_USER_INPUT` error is about, in the domain's words. The
+/// GraphQL edge gives each its field or argument name
+/// (`graphql::errors::field_name`), so the domain never spells the API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    /// The article a new comment goes to.
+    ArticleSlug,
+    ParentId,
+    AuthorName,
+    AuthorEmail,
+    Body,
+    /// The size of a page.
+    First,
+    /// The cursor a page starts after.
+    After,
+    /// The id of the account an admin acts on.
+    Id,
+    /// A moderator's login email.
+    Email,
+    /// A moderator's display name.
+    Name,
+    Password,
+    CurrentPassword,
+    NewPassword,
+    /// An article's own slug, title and URL.
+    Slug,
+    Title,
+    Url,
+    /// A moderator's reason for an action.
+    Reason,
+}
+
 /// Every way a request can fail, by what the client can do about it.
 #[derive(Debug)]
 pub enum AppError {
     /// The input is missing or invalid; `field` names the input field or argument.
-    BadUserInput {
-        field: &'static str,
-        message: String,
-    },
+    BadUserInput { field: Field, message: String },
     /// No token, a bad or expired token, or a failed login.
     Unauthenticated(&'static str),
     /// The caller is known but may not do this.
@@ -49,7 +76,7 @@ pub type AppResult<T> = Result<T, AppError>;
 
 impl AppError {
     /// A `BAD_USER_INPUT` error naming `field`.
-    pub fn bad_input(field: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_input(field: Field, message: impl Into<String>) -> Self {
         Self::BadUserInput {
             field,
             message: message.into(),
@@ -97,76 +124,5 @@ impl From<std::sync::Arc<AppError>> for AppError {
 impl From<sea_orm::DbErr> for AppError {
     fn from(err: sea_orm::DbErr) -> Self {
         Self::Internal(err.into())
-    }
-}
-
-impl ErrorExtensions for AppError {
-    fn extend(&self) -> async_graphql::Error {
-        if let Self::Internal(source) = self {
-            tracing::error!(error = format!("{source:#}"), "internal error");
-        }
-        async_graphql::Error::new(self.message()).extend_with(|_, ext| {
-            ext.set("code", self.code());
-            match self {
-                Self::BadUserInput { field, .. } => ext.set("field", *field),
-                Self::RateLimited { retry_after } => ext.set("retryAfter", *retry_after),
-                _ => {}
-            }
-        })
-    }
-}
-
-impl From<AppError> for async_graphql::Error {
-    fn from(err: AppError) -> Self {
-        err.extend()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn extensions(err: AppError) -> serde_json::Value {
-        let gql = async_graphql::Error::from(err);
-        let server = gql.into_server_error(async_graphql::Pos::default());
-        serde_json::to_value(server.extensions).unwrap()
-    }
-
-    #[test]
-    fn bad_input_names_its_field() {
-        let ext = extensions(AppError::bad_input("authorEmail", "not an address"));
-        assert_eq!(ext["code"], "BAD_USER_INPUT");
-        assert_eq!(ext["field"], "authorEmail");
-    }
-
-    #[test]
-    fn each_variant_maps_to_its_documented_code() {
-        let cases = [
-            (AppError::Unauthenticated("x"), "UNAUTHENTICATED"),
-            (AppError::Forbidden("x"), "FORBIDDEN"),
-            (AppError::NotFound("comment"), "NOT_FOUND"),
-            (AppError::CommentsClosed, "COMMENTS_CLOSED"),
-            (AppError::RateLimited { retry_after: 3 }, "RATE_LIMITED"),
-        ];
-        for (err, code) in cases {
-            assert_eq!(extensions(err)["code"], code);
-        }
-    }
-
-    #[test]
-    fn rate_limited_says_when_to_retry() {
-        let ext = extensions(AppError::RateLimited { retry_after: 7 });
-        assert_eq!(ext["retryAfter"], 7);
-    }
-
-    #[test]
-    fn internal_error_hides_its_source() {
-        let err = AppError::Internal(anyhow::anyhow!("SELECT * FROM secret_table"));
-        let gql = async_graphql::Error::from(err);
-        assert_eq!(gql.message, "internal server error");
-        assert_eq!(
-            extensions(AppError::Internal(anyhow::anyhow!("x")))["code"],
-            "INTERNAL_SERVER_ERROR"
-        );
     }
 }

@@ -16,8 +16,7 @@ use crate::store::entities::comment;
 
 /// Slow subscribers lose the oldest events past this many.
 const CAPACITY: usize = 1024;
-/// The PostgreSQL channel changes are announced on.
-pub const CHANGES_CHANNEL: &str = "parley_changes";
+pub use crate::store::CHANGES_CHANNEL;
 
 /// The hub that moderation and posting publish to, and that subscriptions
 /// and the read cache follow.

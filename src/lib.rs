@@ -8,7 +8,8 @@
 //! - [`auth`]: password hashing, tokens, the viewer of a request.
 //! - [`store`]: the database, its entities and queries.
 //! - [`events`]: in-process notifications for subscriptions.
-//! - [`error`]: the error type and its GraphQL codes.
+//! - [`error`]: the error type and its documented codes.
+//! - [`machine`]: facts about the machine, such as its cores.
 //! - [`commands`]: what each command-line command does.
 
 pub mod app;
@@ -20,6 +21,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod machine;
 pub mod store;
 
 /// The memory allocator of every program that links Parley. A GraphQL

@@ -207,7 +207,7 @@ async fn read_page_after(State(state): Shared, body: Bytes) -> Response {
     let Some(cursor) = vars
         .after
         .as_deref()
-        .and_then(|raw| parley::domain::Cursor::decode(raw, "after").ok())
+        .and_then(|raw| parley::domain::Cursor::decode(raw, parley::error::Field::After).ok())
     else {
         return bad_request("`after` is not a valid cursor");
     };

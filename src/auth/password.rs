@@ -33,7 +33,7 @@ fn argon2() -> Argon2<'static> {
 /// core runs at a time, and the rest wait their turn instead of piling up
 /// threads and memory.
 static HASHING: LazyLock<Arc<Semaphore>> =
-    LazyLock::new(|| Arc::new(Semaphore::new(crate::config::cores())));
+    LazyLock::new(|| Arc::new(Semaphore::new(crate::machine::cores())));
 
 /// Runs `work` on the blocking pool once a hashing slot is free. The slot
 /// goes with the work: a request that gives up waiting (its time ran out)
@@ -61,6 +61,10 @@ fn hash_blocking(password: &[u8]) -> AppResult<String> {
 fn dummy_hash() -> &'static str {
     DUMMY_HASH.get_or_init(|| {
         let random: [u8; 32] = rand::random();
+        #[allow(
+            clippy::expect_used,
+            reason = "argon2 with constant, valid parameters and a 32-byte input cannot fail"
+        )]
         hash_blocking(&random).expect("argon2 with valid parameters cannot fail")
     })
 }

@@ -1,6 +1,6 @@
 //! The password policy for moderator accounts.
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Field};
 
 /// A new password: 12–128 characters, used as given (no trimming, no
 /// truncation). Its `Debug` output is redacted.
@@ -21,13 +21,13 @@ impl Password {
         let len = raw.chars().count();
         if len < Self::MIN_CHARS {
             return Err(AppError::bad_input(
-                "password",
+                Field::Password,
                 format!("password must be at least {} characters", Self::MIN_CHARS),
             ));
         }
         if len > Self::MAX_CHARS {
             return Err(AppError::bad_input(
-                "password",
+                Field::Password,
                 format!("password must be at most {} characters", Self::MAX_CHARS),
             ));
         }

@@ -89,7 +89,7 @@ impl TokenKeys {
     /// beside the data, for when none is configured: restarts and other
     /// instances on the same database accept the same tokens.
     pub async fn stored(store: &Store, ttl: TimeDelta) -> anyhow::Result<Self> {
-        let candidate = hex_encode(&rand::random::<[u8; 32]>());
+        let candidate = hex::encode(rand::random::<[u8; 32]>());
         let secret = secrets::get_or_insert(store.db(), GENERATED_SECRET_NAME, candidate)
             .await
             .context("could not load the stored token-signing key")?;
@@ -130,10 +130,6 @@ impl TokenKeys {
             expires_at: data.claims.exp,
         })
     }
-}
-
-fn hex_encode(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -8,12 +8,14 @@ use sea_orm::SqlErr;
 use uuid::Uuid;
 
 use crate::auth::{Viewer, password};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Field};
 use crate::store::entities::moderator;
 use crate::store::{Store, moderators, now_micros};
 
 use super::audit::{self, Action, Subject};
 use super::{AuthorName, Email, ModeratorRole, Password};
+
+pub use crate::store::entities::moderator::Model as StoredModerator;
 
 /// A moderator account to create, before validation.
 #[derive(Debug, Clone)]
@@ -25,11 +27,12 @@ pub struct NewModerator {
 }
 
 /// Creates a moderator account. Refuses an email that already has one.
+#[tracing::instrument(skip_all, fields(role = input.role.as_str()))]
 pub async fn add(store: &Store, input: NewModerator) -> AppResult<moderator::Model> {
-    let email = Email::parse_field(&input.email, "email")?;
-    let name = AuthorName::parse_field(&input.name, "name")?;
+    let email = Email::parse_field(&input.email, Field::Email)?;
+    let name = AuthorName::parse_field(&input.name, Field::Name)?;
     let password = Password::parse(&input.password)?;
-    let taken = || AppError::bad_input("email", "a moderator with this email already exists");
+    let taken = || AppError::bad_input(Field::Email, "a moderator with this email already exists");
     if moderators::find_by_email(store.db(), email.as_str())
         .await?
         .is_some()
@@ -118,7 +121,7 @@ pub async fn set_role(
     let id = moderator_id(id)?;
     if id == admin.id {
         return Err(AppError::bad_input(
-            "id",
+            Field::Id,
             "admins cannot change their own role",
         ));
     }
@@ -149,7 +152,10 @@ pub async fn remove(store: &Store, viewer: &Viewer, id: &str) -> AppResult<moder
     let admin = viewer.require_admin()?;
     let id = moderator_id(id)?;
     if id == admin.id {
-        return Err(AppError::bad_input("id", "admins cannot remove themselves"));
+        return Err(AppError::bad_input(
+            Field::Id,
+            "admins cannot remove themselves",
+        ));
     }
     let txn = store.begin_write().await?;
     let account = moderators::find_by_id(&txn, id)
@@ -172,5 +178,5 @@ pub async fn remove(store: &Store, viewer: &Viewer, id: &str) -> AppResult<moder
 }
 
 fn moderator_id(raw: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(raw.trim()).map_err(|_| AppError::NotFound("moderator"))
+    super::id::parse(raw).ok_or(AppError::NotFound("moderator"))
 }

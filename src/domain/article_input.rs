@@ -1,6 +1,6 @@
 //! The parts of an article a moderator (or the CMS) supplies.
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Field};
 
 use super::text;
 
@@ -12,10 +12,10 @@ impl ArticleSlug {
     pub const MAX_CHARS: usize = 255;
 
     pub fn parse(raw: &str) -> AppResult<Self> {
-        Self::parse_field(raw, "slug")
+        Self::parse_field(raw, Field::Slug)
     }
 
-    pub fn parse_field(raw: &str, field: &'static str) -> AppResult<Self> {
+    pub fn parse_field(raw: &str, field: Field) -> AppResult<Self> {
         let slug = text::single_line(raw, field, "slug", Self::MAX_CHARS)?;
         if slug.chars().any(char::is_whitespace) {
             return Err(AppError::bad_input(field, "slug must not contain spaces"));
@@ -36,7 +36,7 @@ impl ArticleTitle {
     pub const MAX_CHARS: usize = 300;
 
     pub fn parse(raw: &str) -> AppResult<Self> {
-        text::single_line(raw, "title", "title", Self::MAX_CHARS).map(Self)
+        text::single_line(raw, Field::Title, "title", Self::MAX_CHARS).map(Self)
     }
 
     pub fn into_inner(self) -> String {
@@ -53,10 +53,11 @@ impl ArticleUrl {
 
     pub fn parse(raw: &str) -> AppResult<Self> {
         let raw = raw.trim();
-        let invalid = || AppError::bad_input("url", "url must be an absolute http or https URL");
+        let invalid =
+            || AppError::bad_input(Field::Url, "url must be an absolute http or https URL");
         if raw.len() > Self::MAX_CHARS {
             return Err(AppError::bad_input(
-                "url",
+                Field::Url,
                 format!("url must be at most {} characters", Self::MAX_CHARS),
             ));
         }

@@ -22,6 +22,7 @@ pub struct ArticleInput {
 
 /// Creates the article with this slug, or updates it. Fields left out keep
 /// their value (`commentsOpen` starts open).
+#[tracing::instrument(skip_all, fields(by = ?viewer.moderator_id()))]
 pub async fn upsert(
     store: &Store,
     events: &CommentEvents,

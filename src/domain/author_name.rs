@@ -1,6 +1,6 @@
 //! The name a reader signs a comment with (also a moderator's display name).
 
-use crate::error::AppResult;
+use crate::error::{AppResult, Field};
 
 use super::text;
 
@@ -14,11 +14,11 @@ impl AuthorName {
 
     /// Parses the `authorName` input.
     pub fn parse(raw: &str) -> AppResult<Self> {
-        Self::parse_field(raw, "authorName")
+        Self::parse_field(raw, Field::AuthorName)
     }
 
     /// Parses a name given in another input field (e.g. a moderator's `name`).
-    pub fn parse_field(raw: &str, field: &'static str) -> AppResult<Self> {
+    pub fn parse_field(raw: &str, field: Field) -> AppResult<Self> {
         text::single_line(raw, field, "name", Self::MAX_CHARS).map(Self)
     }
 
@@ -67,7 +67,7 @@ mod tests {
         assert!(matches!(
             err,
             crate::error::AppError::BadUserInput {
-                field: "authorName",
+                field: crate::error::Field::AuthorName,
                 ..
             }
         ));

@@ -1,6 +1,6 @@
 //! The text of a comment.
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Field};
 
 use super::text;
 
@@ -14,13 +14,13 @@ impl CommentBody {
     pub const MAX_CHARS: usize = 10_000;
 
     pub fn parse(raw: &str) -> AppResult<Self> {
-        let text = text::normalized(raw, "body", "body", Self::MAX_CHARS)?;
+        let text = text::normalized(raw, Field::Body, "body", Self::MAX_CHARS)?;
         if text
             .chars()
             .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
         {
             return Err(AppError::bad_input(
-                "body",
+                Field::Body,
                 "body must not contain control characters other than line breaks and tabs",
             ));
         }

@@ -4,12 +4,13 @@ use std::net::IpAddr;
 
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Field};
 use crate::events::CommentEvents;
 use crate::store::entities::comment;
 use crate::store::{Store, articles, comments, now_micros};
 
 use super::flood::{self, Fingerprints, FloodPolicy};
+use super::id;
 use super::{ArticleSlug, AuthorName, CommentBody, CommentStatus, Email, ModerationMode};
 
 /// A new comment as a reader submits it, before validation.
@@ -20,12 +21,6 @@ pub struct NewComment {
     pub author_name: String,
     pub author_email: String,
     pub body: String,
-}
-
-/// Parses an id given in the input field `field`.
-pub fn parse_id(raw: &str, field: &'static str) -> AppResult<Uuid> {
-    Uuid::parse_str(raw.trim())
-        .map_err(|_| AppError::bad_input(field, format!("`{field}` is not a valid id")))
 }
 
 /// The server's rules for posting, and where this post comes from.
@@ -41,17 +36,20 @@ pub struct PostRules<'a> {
 /// repeat (the same body on the same article, whoever sends it) is refused,
 /// and so is a post over the client address's flood limits. Nothing here
 /// reads the history of the email given.
+#[tracing::instrument(skip_all)]
 pub async fn post(
     store: &Store,
     events: &CommentEvents,
     rules: PostRules<'_>,
     input: NewComment,
 ) -> AppResult<comment::Model> {
-    let slug = ArticleSlug::parse_field(&input.article_slug, "articleSlug")?;
+    let slug = ArticleSlug::parse_field(&input.article_slug, Field::ArticleSlug)?;
     let parent_id = input
         .parent_id
         .as_deref()
-        .map(|raw| parse_id(raw, "parentId"))
+        .map(|raw| {
+            id::parse(raw).ok_or_else(|| AppError::bad_input(Field::ParentId, "not a valid id"))
+        })
         .transpose()?;
     let name = AuthorName::parse(&input.author_name)?;
     let email = Email::parse(&input.author_email)?;
@@ -82,7 +80,7 @@ pub async fn post(
         });
         if !replyable {
             return Err(AppError::bad_input(
-                "parentId",
+                Field::ParentId,
                 "replies must go to an approved comment of the same article",
             ));
         }
@@ -91,7 +89,7 @@ pub async fn post(
     // stranger that its owner wrote this.
     if comments::exists_repeat(&txn, article.id, body.as_str()).await? {
         return Err(AppError::bad_input(
-            "body",
+            Field::Body,
             "this comment has already been posted",
         ));
     }

@@ -2,7 +2,7 @@
 
 use email_address::{EmailAddress, Options};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Field};
 
 /// A plain `local@domain.tld` address of at most 254 characters, without a
 /// display name or domain literal. Never shown to anyone but a moderator, and
@@ -21,11 +21,11 @@ impl Email {
 
     /// Parses the `authorEmail` input.
     pub fn parse(raw: &str) -> AppResult<Self> {
-        Self::parse_field(raw, "authorEmail")
+        Self::parse_field(raw, Field::AuthorEmail)
     }
 
     /// Parses an address given in another input field.
-    pub fn parse_field(raw: &str, field: &'static str) -> AppResult<Self> {
+    pub fn parse_field(raw: &str, field: Field) -> AppResult<Self> {
         let raw = raw.trim();
         if raw.is_empty() {
             return Err(AppError::bad_input(field, "email address is required"));

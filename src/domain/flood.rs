@@ -12,11 +12,13 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use hmac::{Hmac, KeyInit, Mac};
-use sea_orm::{ConnectionTrait, DbBackend};
+use sea_orm::ConnectionTrait;
 use sha2::Sha256;
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::store::{Store, post_marks, secrets};
+
+use super::rate_window;
 
 const HOUR_MICROS: i64 = 3_600_000_000;
 const FINGERPRINT_SECRET_NAME: &str = "fingerprint_key";
@@ -70,10 +72,7 @@ impl std::fmt::Debug for Fingerprints {
 impl Fingerprints {
     /// The key shared by every instance on this database.
     pub async fn stored(store: &Store) -> anyhow::Result<Self> {
-        let candidate: String = rand::random::<[u8; 32]>()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let candidate = hex::encode(rand::random::<[u8; 32]>());
         let key = secrets::get_or_insert(store.db(), FINGERPRINT_SECRET_NAME, candidate).await?;
         Ok(Self {
             key: key.into_bytes(),
@@ -82,15 +81,12 @@ impl Fingerprints {
 
     /// The hex fingerprint of `value` in the namespace `kind`.
     pub fn of(&self, kind: &str, value: &str) -> String {
+        #[allow(clippy::expect_used, reason = "HMAC takes a key of any length")]
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
         mac.update(kind.as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());
-        mac.finalize()
-            .into_bytes()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(mac.finalize().into_bytes())
     }
 }
 
@@ -112,19 +108,13 @@ pub async fn admit(
         "client",
         &client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
     );
-    if txn.get_database_backend() == DbBackend::Postgres {
-        let lock = lock_id(&client_key);
-        txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({lock})"))
-            .await?;
-    }
+    rate_window::lock(txn, &[&client_key]).await?;
 
     let interval = i64::try_from(policy.interval.as_micros()).unwrap_or(i64::MAX);
     if let Some(last) = post_marks::latest(txn, &client_key).await? {
         let wait = last.created_at.saturating_add(interval) - now;
         if wait > 0 {
-            return Err(AppError::RateLimited {
-                retry_after: seconds_ceil(wait),
-            });
+            return Err(rate_window::refusal(wait));
         }
     }
     let hour_ago = now - HOUR_MICROS;
@@ -133,22 +123,11 @@ pub async fn admit(
     if recent.len() as u64 >= cap
         && let Some(oldest) = recent.first()
     {
-        return Err(AppError::RateLimited {
-            retry_after: seconds_ceil(oldest.created_at + HOUR_MICROS - now).max(1),
-        });
+        return Err(rate_window::refusal(oldest.created_at + HOUR_MICROS - now));
     }
     post_marks::insert(txn, client_key, now).await?;
     post_marks::prune(txn, hour_ago.min(now - interval)).await?;
     Ok(())
-}
-
-/// An advisory-lock id from a hex fingerprint.
-fn lock_id(fingerprint: &str) -> i64 {
-    i64::from_str_radix(&fingerprint[..15], 16).unwrap_or_default()
-}
-
-fn seconds_ceil(micros: i64) -> u64 {
-    u64::try_from((micros + 999_999) / 1_000_000).unwrap_or(0)
 }
 
 #[cfg(test)]
@@ -169,12 +148,5 @@ mod tests {
         assert_ne!(a.of("client", "192.0.2.7"), b.of("client", "192.0.2.7"));
         assert_ne!(a.of("client", "x"), a.of("email", "x"));
         assert!(!a.of("email", "ann@example.com").contains("ann"));
-    }
-
-    #[test]
-    fn waits_round_up_to_whole_seconds() {
-        assert_eq!(seconds_ceil(1), 1);
-        assert_eq!(seconds_ceil(15_000_000), 15);
-        assert_eq!(seconds_ceil(14_000_001), 15);
     }
 }

@@ -26,13 +26,14 @@
 
 use std::net::IpAddr;
 
-use sea_orm::{ConnectionTrait, DbBackend, TransactionTrait};
+use sea_orm::TransactionTrait;
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::AppResult;
 use crate::store::{Store, login_failures, now_micros};
 
 use super::flood::Fingerprints;
+use super::rate_window;
 
 const SECOND_MICROS: i64 = 1_000_000;
 /// How long a failure counts.
@@ -115,14 +116,8 @@ pub async fn admit(
     ];
 
     let txn = store.begin_write().await?;
-    if txn.get_database_backend() == DbBackend::Postgres {
-        let mut locks: Vec<i64> = keys.iter().map(|(key, _)| lock_id(key)).collect();
-        locks.sort_unstable();
-        for lock in locks {
-            txn.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({lock})"))
-                .await?;
-        }
-    }
+    let names: Vec<&str> = keys.iter().map(|(key, _)| key.as_str()).collect();
+    rate_window::lock(&txn, &names).await?;
     let now = now_micros();
     let since = now - WINDOW_MICROS;
     let mut wait = 0;
@@ -134,9 +129,7 @@ pub async fn admit(
     }
     if wait > 0 {
         txn.rollback().await?;
-        return Err(AppError::RateLimited {
-            retry_after: seconds_ceil(wait).max(1),
-        });
+        return Err(rate_window::refusal(wait));
     }
     let mut recorded = Vec::with_capacity(keys.len());
     for (key, _) in keys {
@@ -157,15 +150,6 @@ impl Attempt {
         txn.commit().await?;
         Ok(())
     }
-}
-
-/// An advisory-lock id from a hex fingerprint.
-fn lock_id(fingerprint: &str) -> i64 {
-    i64::from_str_radix(&fingerprint[..15], 16).unwrap_or_default()
-}
-
-fn seconds_ceil(micros: i64) -> u64 {
-    u64::try_from((micros + SECOND_MICROS - 1) / SECOND_MICROS).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -16,8 +16,10 @@ pub mod comments;
 pub mod email;
 pub mod email_privacy;
 pub mod flood;
+pub mod id;
 pub mod login_throttle;
 pub mod moderation;
+pub mod rate_window;
 pub mod sessions;
 pub mod status;
 mod text;
@@ -27,6 +29,9 @@ pub mod threads;
 mod properties;
 
 pub use crate::auth::Password;
+/// The database the domain's actions work on: callers hold it and pass it
+/// in; only the domain (and `auth`) reach through it.
+pub use crate::store::Store;
 pub use crate::store::comments::Direction;
 pub use crate::store::page::{Cursor, Page, PageRequest};
 pub use article_input::{ArticleSlug, ArticleTitle, ArticleUrl};

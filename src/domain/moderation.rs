@@ -11,7 +11,7 @@
 use uuid::Uuid;
 
 use crate::auth::{Viewer, ViewerModerator};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Field};
 use crate::events::CommentEvents;
 use crate::store::entities::comment;
 use crate::store::{Store, articles, comments, now_micros};
@@ -22,6 +22,7 @@ use super::audit::{self, Action, Subject};
 const MAX_REASON_CHARS: usize = 500;
 
 /// Makes a comment visible to readers (from PENDING, or back from HIDDEN).
+#[tracing::instrument(skip(store, events, viewer), fields(by = ?viewer.moderator_id()))]
 pub async fn approve(
     store: &Store,
     events: &CommentEvents,
@@ -48,6 +49,7 @@ pub async fn approve(
 }
 
 /// Takes a comment away from readers; `approve` undoes it.
+#[tracing::instrument(skip(store, events, viewer, reason), fields(by = ?viewer.moderator_id()))]
 pub async fn hide(
     store: &Store,
     events: &CommentEvents,
@@ -74,6 +76,7 @@ pub async fn hide(
 
 /// Deletes a comment for good: its name, email and body leave storage, and
 /// its replies move up to its parent.
+#[tracing::instrument(skip(store, events, viewer), fields(by = ?viewer.moderator_id()))]
 pub async fn delete(
     store: &Store,
     events: &CommentEvents,
@@ -101,7 +104,7 @@ pub async fn delete(
 /// An id that cannot be parsed names no comment: `NOT_FOUND`, like any
 /// other unknown id.
 fn comment_id(raw: &str) -> AppResult<Uuid> {
-    Uuid::parse_str(raw.trim()).map_err(|_| AppError::NotFound("comment"))
+    super::id::parse(raw).ok_or(AppError::NotFound("comment"))
 }
 
 /// Locks the article of comment `id`, then reads the comment as it is now.
@@ -146,7 +149,7 @@ fn parse_reason(reason: Option<&str>) -> AppResult<Option<String>> {
     };
     if reason.chars().count() > MAX_REASON_CHARS {
         return Err(AppError::bad_input(
-            "reason",
+            Field::Reason,
             format!("reason must be at most {MAX_REASON_CHARS} characters"),
         ));
     }

@@ -7,6 +7,7 @@ use unicode_normalization::UnicodeNormalization;
 use uuid::Uuid;
 
 use super::{AuthorName, CommentBody, Cursor, Email};
+use crate::error::Field;
 
 fn arbitrary_text() -> impl Strategy<Value = String> {
     prop_oneof![
@@ -48,12 +49,12 @@ proptest! {
 
     #[test]
     fn any_text_is_safe_to_decode_as_a_cursor(raw in arbitrary_text()) {
-        let _ = Cursor::decode(&raw, "after");
+        let _ = Cursor::decode(&raw, Field::After);
     }
 
     #[test]
     fn cursors_round_trip(created_at in any::<i64>(), id in any::<u128>()) {
         let cursor = Cursor { created_at, id: Uuid::from_u128(id) };
-        prop_assert_eq!(Cursor::decode(&cursor.encode(), "after").unwrap(), cursor);
+        prop_assert_eq!(Cursor::decode(&cursor.encode(), Field::After).unwrap(), cursor);
     }
 }

@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use crate::auth::token::IssuedToken;
 use crate::auth::{TokenKeys, Viewer, password};
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Field};
 use crate::store::entities::moderator;
 use crate::store::{Store, moderators, now_micros, tokens};
 
@@ -26,6 +26,7 @@ pub struct Login {
 /// Tries are throttled per account and address, per address, and, past
 /// what any owner needs, per account: see [`login_throttle`]. A pause,
 /// never a permanent lock.
+#[tracing::instrument(skip_all)]
 pub async fn login(
     store: &Store,
     keys: &TokenKeys,
@@ -37,7 +38,7 @@ pub async fn login(
     let failed = || AppError::Unauthenticated("invalid email or password");
     let attempt = login_throttle::admit(store, fingerprints, email, client).await?;
 
-    let account = match Email::parse_field(email, "email") {
+    let account = match Email::parse_field(email, Field::Email) {
         Ok(email) => moderators::find_by_email(store.db(), email.as_str()).await?,
         Err(_) => None,
     };
@@ -85,6 +86,7 @@ fn upgrade_outdated_hash(store: &Store, moderator: &moderator::Model, password: 
 }
 
 /// Ends the session of the token this request came with.
+#[tracing::instrument(skip_all, fields(by = ?viewer.moderator_id()))]
 pub async fn logout(store: &Store, viewer: &Viewer) -> AppResult<()> {
     let moderator = viewer.require_moderator()?;
     let txn = store.begin_write().await?;
@@ -99,6 +101,7 @@ pub async fn logout(store: &Store, viewer: &Viewer) -> AppResult<()> {
 /// starts a new one. A wrong current password counts as a failed login for
 /// the account from `client`, under the same limits, so that a stolen token
 /// does not open a way to guess the password.
+#[tracing::instrument(skip_all, fields(by = ?viewer.moderator_id()))]
 pub async fn change_password(
     store: &Store,
     keys: &TokenKeys,
@@ -112,12 +115,12 @@ pub async fn change_password(
     let account = moderators::find_by_id(store.db(), me.id)
         .await?
         .ok_or(AppError::Unauthenticated("the token is invalid or expired"))?;
-    let new =
-        Password::parse(new).map_err(|err| AppError::bad_input("newPassword", err.message()))?;
+    let new = Password::parse(new)
+        .map_err(|err| AppError::bad_input(Field::NewPassword, err.message()))?;
     let attempt = login_throttle::admit(store, fingerprints, &account.email, client).await?;
     if !password::verify(current.to_owned(), Some(account.password_hash.clone())).await? {
         return Err(AppError::bad_input(
-            "currentPassword",
+            Field::CurrentPassword,
             "the current password is wrong",
         ));
     }

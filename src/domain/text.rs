@@ -4,7 +4,7 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_properties::{GeneralCategory, GeneralCategoryGroup, UnicodeGeneralCategory};
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Field};
 
 /// Bidirectional embeddings, overrides, isolates and marks: they let a name
 /// display as something other than what it is, or reorder what follows it.
@@ -49,7 +49,7 @@ fn is_visible(c: char) -> bool {
 /// NFC-normalises and trims `raw`, then checks its length in characters.
 pub(crate) fn normalized(
     raw: &str,
-    field: &'static str,
+    field: Field,
     label: &str,
     max_chars: usize,
 ) -> AppResult<String> {
@@ -72,7 +72,7 @@ pub(crate) fn normalized(
 /// least one visible character.
 pub(crate) fn single_line(
     raw: &str,
-    field: &'static str,
+    field: Field,
     label: &str,
     max_chars: usize,
 ) -> AppResult<String> {
@@ -99,7 +99,7 @@ mod tests {
     use super::*;
 
     fn line(raw: &str) -> AppResult<String> {
-        single_line(raw, "name", "name", 100)
+        single_line(raw, Field::Name, "name", 100)
     }
 
     #[test]

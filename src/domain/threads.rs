@@ -61,6 +61,7 @@ pub async fn comment(
 
 /// Comments of one status, oldest first, across articles or within one.
 /// Moderators only.
+#[tracing::instrument(skip(store, viewer, page), fields(by = ?viewer.moderator_id()))]
 pub async fn queue(
     store: &Store,
     viewer: &Viewer,

@@ -5,9 +5,55 @@
 //! message points at one. Syntax errors quote the offending source line,
 //! which may hold a reader's email: their message is replaced.
 
-use async_graphql::{Response, ServerError};
+use async_graphql::{ErrorExtensions, Response, ServerError};
 
-use crate::error::{AppError, codes};
+use crate::error::{AppError, Field, codes};
+
+/// The name of the input field or argument a domain error is about: the
+/// one mapping from the domain's words to the API's.
+pub fn field_name(field: Field) -> &'static str {
+    match field {
+        Field::ArticleSlug => "articleSlug",
+        Field::ParentId => "parentId",
+        Field::AuthorName => "authorName",
+        Field::AuthorEmail => "authorEmail",
+        Field::Body => "body",
+        Field::First => "first",
+        Field::After => "after",
+        Field::Id => "id",
+        Field::Email => "email",
+        Field::Name => "name",
+        Field::Password => "password",
+        Field::CurrentPassword => "currentPassword",
+        Field::NewPassword => "newPassword",
+        Field::Slug => "slug",
+        Field::Title => "title",
+        Field::Url => "url",
+        Field::Reason => "reason",
+    }
+}
+
+impl ErrorExtensions for AppError {
+    fn extend(&self) -> async_graphql::Error {
+        if let Self::Internal(source) = self {
+            tracing::error!(error = format!("{source:#}"), "internal error");
+        }
+        async_graphql::Error::new(self.message()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            match self {
+                Self::BadUserInput { field, .. } => ext.set("field", field_name(*field)),
+                Self::RateLimited { retry_after } => ext.set("retryAfter", *retry_after),
+                _ => {}
+            }
+        })
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(err: AppError) -> Self {
+        err.extend()
+    }
+}
 
 /// An error in GraphQL's shape, for answers made outside execution (the
 /// transport's refusals): `message` and `extensions.code`, with the field
@@ -18,6 +64,15 @@ pub fn json(code: &str, message: &str, field: Option<&str>) -> serde_json::Value
         extensions["field"] = field.into();
     }
     serde_json::json!({ "message": message, "extensions": extensions })
+}
+
+/// A `BAD_USER_INPUT` error about a rule of the API itself, naming the
+/// field at fault.
+pub fn bad_input(field: &str, message: &str) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, ext| {
+        ext.set("code", codes::BAD_USER_INPUT);
+        ext.set("field", field);
+    })
 }
 
 /// An [`AppError`] in GraphQL's shape, as a resolver would answer it.
@@ -119,6 +174,50 @@ mod tests {
         assert_eq!(
             serde_json::to_value(&error).unwrap()["extensions"]["code"],
             "NOT_FOUND"
+        );
+    }
+
+    fn extensions(err: AppError) -> serde_json::Value {
+        let gql = async_graphql::Error::from(err);
+        let server = gql.into_server_error(async_graphql::Pos::default());
+        serde_json::to_value(server.extensions).unwrap()
+    }
+
+    #[test]
+    fn bad_input_names_its_field() {
+        let ext = extensions(AppError::bad_input(Field::AuthorEmail, "not an address"));
+        assert_eq!(ext["code"], "BAD_USER_INPUT");
+        assert_eq!(ext["field"], "authorEmail");
+    }
+
+    #[test]
+    fn each_variant_maps_to_its_documented_code() {
+        let cases = [
+            (AppError::Unauthenticated("x"), "UNAUTHENTICATED"),
+            (AppError::Forbidden("x"), "FORBIDDEN"),
+            (AppError::NotFound("comment"), "NOT_FOUND"),
+            (AppError::CommentsClosed, "COMMENTS_CLOSED"),
+            (AppError::RateLimited { retry_after: 3 }, "RATE_LIMITED"),
+        ];
+        for (err, code) in cases {
+            assert_eq!(extensions(err)["code"], code);
+        }
+    }
+
+    #[test]
+    fn rate_limited_says_when_to_retry() {
+        let ext = extensions(AppError::RateLimited { retry_after: 7 });
+        assert_eq!(ext["retryAfter"], 7);
+    }
+
+    #[test]
+    fn internal_error_hides_its_source() {
+        let err = AppError::Internal(anyhow::anyhow!("SELECT * FROM secret_table"));
+        let gql = async_graphql::Error::from(err);
+        assert_eq!(gql.message, "internal server error");
+        assert_eq!(
+            extensions(AppError::Internal(anyhow::anyhow!("x")))["code"],
+            "INTERNAL_SERVER_ERROR"
         );
     }
 }

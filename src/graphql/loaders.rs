@@ -10,10 +10,10 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use uuid::Uuid;
 
+use crate::domain::Store;
 use crate::domain::email_privacy::Emails;
 use crate::domain::threads::{self, StoredArticle, ThreadComment};
 use crate::error::AppError;
-use crate::store::Store;
 
 /// Articles by id.
 pub struct ArticleLoader(pub Store);

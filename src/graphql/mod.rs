@@ -23,9 +23,9 @@ use tokio::sync::Semaphore;
 
 use crate::auth::{TokenKeys, Viewer};
 use crate::domain::ModerationMode;
+use crate::domain::Store;
 use crate::domain::flood::{Fingerprints, FloodPolicy};
 use crate::events::CommentEvents;
-use crate::store::Store;
 
 pub use mutation::Mutation;
 pub use query::Query;

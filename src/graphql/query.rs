@@ -19,7 +19,7 @@ impl Query {
 
     /// Readers get APPROVED comments only, else null; moderators get any.
     async fn comment(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Comment>> {
-        let Ok(id) = uuid::Uuid::parse_str(id.as_str()) else {
+        let Some(id) = domain::id::parse(id.as_str()) else {
             return Ok(None);
         };
         let found = threads::comment(&services(ctx).store, viewer(ctx), id).await?;

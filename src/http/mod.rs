@@ -28,9 +28,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::auth::TokenKeys;
+use crate::domain::Store;
 use crate::events::CommentEvents;
 use crate::graphql::Schemas;
-use crate::store::Store;
 
 /// What the handlers share.
 #[derive(Clone)]

@@ -82,7 +82,7 @@ impl ReadCache {
 /// A strong entity tag for a body.
 pub fn etag_of(body: &[u8]) -> String {
     let digest = Sha256::digest(body);
-    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    let hex = hex::encode(&digest[..16]);
     format!("\"{hex}\"")
 }
 

@@ -1,6 +1,10 @@
 //! Storage: the database connection, its tuning, and the queries the domain
 //! needs. Everything here speaks SeaORM; nothing here knows about GraphQL.
 
+/// The PostgreSQL channel every change readers could see is announced on
+/// (`NOTIFY`, in the transaction that makes it); `events` listens to it.
+pub const CHANGES_CHANNEL: &str = "parley_changes";
+
 pub mod articles;
 pub mod audit;
 pub mod comments;
@@ -156,7 +160,7 @@ impl Store {
     /// when the transaction commits). Nothing to do on SQLite.
     pub async fn announce_change(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
         if self.backend() == DbBackend::Postgres {
-            txn.execute_unprepared(&format!("NOTIFY {}", crate::events::CHANGES_CHANNEL))
+            txn.execute_unprepared(&format!("NOTIFY {CHANGES_CHANNEL}"))
                 .await?;
         }
         Ok(())

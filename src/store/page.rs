@@ -4,7 +4,7 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Field};
 
 /// A position in a list ordered by `(created_at, id)`. Encoded as opaque
 /// base64url text; it carries nothing but the time and the comment id.
@@ -23,8 +23,9 @@ impl Cursor {
     }
 
     /// Decodes a cursor given as the argument `field`.
-    pub fn decode(raw: &str, field: &'static str) -> AppResult<Self> {
-        let invalid = || AppError::bad_input(field, format!("`{field}` is not a valid cursor"));
+    pub fn decode(raw: &str, field: Field) -> AppResult<Self> {
+        let invalid =
+            || AppError::bad_input(field, "not a valid cursor; pass a cursor from pageInfo");
         let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
         let text = String::from_utf8(bytes).map_err(|_| invalid())?;
         let mut parts = text.splitn(3, ':');
@@ -55,13 +56,15 @@ impl PageRequest {
     pub fn parse(first: i64, after: Option<&str>) -> AppResult<Self> {
         if !(0..=Self::MAX_FIRST).contains(&first) {
             return Err(AppError::bad_input(
-                "first",
+                Field::First,
                 format!("`first` must be between 0 and {}", Self::MAX_FIRST),
             ));
         }
         Ok(Self {
             first: first.unsigned_abs(),
-            after: after.map(|raw| Cursor::decode(raw, "after")).transpose()?,
+            after: after
+                .map(|raw| Cursor::decode(raw, Field::After))
+                .transpose()?,
         })
     }
 }
@@ -98,16 +101,25 @@ mod tests {
             created_at: 1_764_000_000_123_456,
             id: Uuid::now_v7(),
         };
-        assert_eq!(Cursor::decode(&cursor.encode(), "after").unwrap(), cursor);
+        assert_eq!(
+            Cursor::decode(&cursor.encode(), Field::After).unwrap(),
+            cursor
+        );
     }
 
     #[test]
     fn malformed_cursors_are_bad_input_naming_the_argument() {
         let forged = URL_SAFE_NO_PAD.encode("c1:notanumber:x");
         for raw in ["", "%%%", "bm9wZQ", forged.as_str()] {
-            let err = Cursor::decode(raw, "after").unwrap_err();
+            let err = Cursor::decode(raw, Field::After).unwrap_err();
             assert!(
-                matches!(err, AppError::BadUserInput { field: "after", .. }),
+                matches!(
+                    err,
+                    AppError::BadUserInput {
+                        field: Field::After,
+                        ..
+                    }
+                ),
                 "{raw}"
             );
         }
@@ -119,7 +131,13 @@ mod tests {
         assert!(PageRequest::parse(100, None).is_ok());
         for first in [-1, 101, i64::from(i32::MAX) + 1, i64::MAX] {
             let err = PageRequest::parse(first, None).unwrap_err();
-            assert!(matches!(err, AppError::BadUserInput { field: "first", .. }));
+            assert!(matches!(
+                err,
+                AppError::BadUserInput {
+                    field: Field::First,
+                    ..
+                }
+            ));
         }
     }
 

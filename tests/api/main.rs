@@ -1,6 +1,9 @@
 //! Parley's integration tests: the real server over HTTP, on SQLite and on
 //! PostgreSQL (set `PARLEY_TEST_POSTGRES_URL`).
 
+// Test code may panic: a panic is how a test fails.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod helpers;
 
 mod limits;

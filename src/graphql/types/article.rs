@@ -5,7 +5,6 @@ use async_graphql::{Context, ID, Object, Result};
 use super::{CommentConnection, CommentOrder};
 use crate::domain::threads::{self, Level, StoredArticle};
 use crate::domain::{ArticleSlug, ArticleTitle, ArticleUrl, PageRequest};
-use crate::error::AppError;
 use crate::graphql::limits::text_cost;
 use crate::graphql::services;
 
@@ -79,11 +78,10 @@ impl Article {
         #[graphql(default_with = "Some(CommentOrder::OldestFirst)")] order: Option<CommentOrder>,
     ) -> Result<CommentConnection> {
         if self.1 == Reached::FromAComment {
-            return Err(AppError::bad_input(
+            return Err(crate::graphql::errors::bad_input(
                 "comments",
                 "an article's comments cannot be listed through Comment.article; query article(slug) instead",
-            )
-            .into());
+            ));
         }
         let page = PageRequest::parse(
             first.unwrap_or(PageRequest::DEFAULT_FIRST),

@@ -3,10 +3,10 @@
 use async_graphql::{ID, Object, SimpleObject};
 
 use super::{DateTime, ModeratorRole};
-use crate::store::entities::moderator;
+use crate::domain::accounts::StoredModerator;
 
 /// A moderator account, shown to moderators only.
-pub struct Moderator(pub moderator::Model);
+pub struct Moderator(pub StoredModerator);
 
 #[Object]
 impl Moderator {
