@@ -3,7 +3,7 @@
 //! test takes on the database itself (`hold_up_posts`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -88,16 +88,27 @@ async fn requests_beyond_the_limit_wait_for_a_turn(backend: Backend) {
             .await;
             // A moderator's read checks its token against the account
             // right before it waits for a turn: its statement tells when
-            // it waits.
+            // it waits. Waiting shows as nothing happening, so the read is
+            // given a second in which it would be answered if it did not
+            // wait; then the post may go on.
             let before = counter.load(Ordering::SeqCst);
-            let read = async { send_as(&app, Some(&token), READ, json!({})).await };
+            let answered = AtomicBool::new(false);
+            let read = async {
+                let read = send_as(&app, Some(&token), READ, json!({})).await;
+                answered.store(true, Ordering::SeqCst);
+                read
+            };
             let release = async {
                 wait_until(
                     Duration::from_secs(10),
-                    "the read waits for its turn",
+                    "the read reaches the server",
                     || async { counter.load(Ordering::SeqCst) > before },
                 )
                 .await;
+                let window = Instant::now() + Duration::from_secs(1);
+                while !answered.load(Ordering::SeqCst) && Instant::now() < window {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
                 lock.rollback().await.unwrap();
             };
             tokio::join!(read, release).0
