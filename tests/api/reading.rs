@@ -126,6 +126,7 @@ async fn pages_walk_every_top_level_comment_exactly_once(backend: Backend) {
         let connection = page(&app, 3, after.as_deref(), "OLDEST_FIRST").await;
         let page_ids = node_ids(&connection);
         sizes.push(page_ids.len());
+        assert!(!page_ids.is_empty(), "an empty page after {sizes:?}");
         assert_eq!(connection["pageInfo"]["hasPreviousPage"], after.is_some());
         assert_eq!(
             connection["edges"].as_array().unwrap().len(),
