@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Starts a Parley binary on a fresh SQLite database and runs the
 # GraphQL-over-HTTP conformance audit of `graphql-http` against it.
-# Fails on any audit warning or error.
+# Fails on any audit warning or error, and when too few audits passed.
 #
 # Usage: bash .ci/graphql-http-audit.sh path/to/parley
 set -euo pipefail

@@ -27,6 +27,22 @@ pub struct App {
     store: Store,
     address: SocketAddr,
     shutdown_grace: Duration,
+    executions: Arc<Semaphore>,
+    max_executions: usize,
+}
+
+/// How many GraphQL requests hold a turn to execute right now: for tests
+/// that need to know a request is running before they send the next one.
+#[derive(Clone, Debug)]
+pub struct Executing {
+    turns: Arc<Semaphore>,
+    total: usize,
+}
+
+impl Executing {
+    pub fn count(&self) -> usize {
+        self.total - self.turns.available_permits()
+    }
 }
 
 impl App {
@@ -92,11 +108,13 @@ impl App {
             per_address = limits.max_connections_per_address,
             "connection caps"
         );
+        let max_executions = settings.max_concurrent_requests.max(1);
+        let executions = Arc::new(Semaphore::new(max_executions));
         let state = AppState {
             schemas,
             max_aliases: settings.limits.max_aliases,
             request_timeout: settings.request_timeout,
-            executions: Arc::new(Semaphore::new(settings.max_concurrent_requests.max(1))),
+            executions: executions.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
             read_cache: settings.response_cache.then(Default::default),
             events,
@@ -130,6 +148,8 @@ impl App {
             store,
             address,
             shutdown_grace: settings.shutdown_grace,
+            executions,
+            max_executions,
         })
     }
 
@@ -140,6 +160,14 @@ impl App {
 
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// A view of the requests executing on this server.
+    pub fn executing(&self) -> Executing {
+        Executing {
+            turns: self.executions.clone(),
+            total: self.max_executions,
+        }
     }
 
     /// Serves until SIGTERM or Ctrl-C, stops accepting, lets in-flight

@@ -92,13 +92,17 @@ async fn expired_tokens_are_unauthenticated(backend: Backend) {
 async fn generated_signing_key_survives_a_restart(backend: Backend) {
     let first = spawn_app(backend).await;
     let token = first.admin_token().await;
-    let db = first.db;
+    assert_eq!(
+        first.gql_as(&token, ME, json!({})).await["data"]["me"]["email"],
+        ADMIN_EMAIL
+    );
+    let db = first.stop().await;
     let settings = test_settings(&db);
 
-    let second = start(db, settings).await;
-    let answer = second.gql_as(&token, ME, json!({})).await;
+    let restarted = start(db, settings).await;
+    let answer = restarted.gql_as(&token, ME, json!({})).await;
 
-    assert_eq!(answer["data"]["me"]["email"], ADMIN_EMAIL);
+    assert_eq!(answer["data"]["me"]["email"], ADMIN_EMAIL, "{answer}");
 }
 
 async fn short_signing_keys_are_refused(backend: Backend) {

@@ -6,6 +6,7 @@ use std::time::Duration;
 use parley::domain::flood::FloodPolicy;
 use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
 
 use crate::helpers::*;
 use crate::on_both_databases;
@@ -256,25 +257,51 @@ async fn an_exact_repeat_is_bad_user_input(backend: Backend) {
 
 async fn client_addresses_are_never_stored(backend: Backend) {
     let (app, _) = flooded_app(backend, |s| {
-        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()]
+        s.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
+        // Short enough to post twice from one address.
+        s.flood.interval = Duration::from_millis(1);
     })
     .await;
+    let address = "198.51.100.77";
 
-    let answer = post_from(&app, Some("198.51.100.77"), "ann@readers.example", "hello").await;
+    let first = post_from(&app, Some(address), "ann@readers.example", "hello").await;
+    // Waits out the interval, not for another task.
+    tokio::time::sleep(Duration::from_millis(5)).await;
+    let again = post_from(&app, Some(address), "ann@readers.example", "hello again").await;
+    let other = post_from(&app, Some("198.51.100.78"), "bob@readers.example", "hi").await;
 
-    assert_no_errors(&answer);
+    for answer in [&first, &again, &other] {
+        assert_no_errors(answer);
+    }
     let db = app.db.connect().await;
     let rows = db
         .query_all_raw(Statement::from_string(
             db.get_database_backend(),
-            "SELECT * FROM post_marks".to_owned(),
+            "SELECT * FROM post_marks ORDER BY created_at".to_owned(),
         ))
         .await
         .unwrap();
-    assert_eq!(rows.len(), 1);
-    let key: String = rows[0].try_get("", "client_key").unwrap();
-    assert_eq!(key.len(), 64, "a keyed hash");
-    assert!(!key.contains("198.51.100.77"));
+    assert_eq!(rows.len(), 3);
+    let keys: Vec<String> = rows
+        .iter()
+        .map(|row| row.try_get("", "client_key").unwrap())
+        .collect();
+    assert_eq!(keys[0], keys[1], "one address, one key");
+    assert_ne!(keys[0], keys[2], "another address, another key");
+    for key in &keys {
+        assert_eq!(key.len(), 64, "a SHA-256 in hex");
+        assert!(!key.contains("198.51.100"));
+    }
+    // Keyed: not what anyone could compute from the address alone.
+    let unkeyed = |text: &str| -> String {
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    };
+    for plain in [address.to_owned(), format!("client\0{address}")] {
+        assert_ne!(keys[0], unkeyed(&plain), "an unkeyed hash of {plain:?}");
+    }
     // Nothing of the email is kept for flood control, hashed or not.
     assert!(rows[0].try_get::<String>("", "email_key").is_err());
 }

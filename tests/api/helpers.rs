@@ -3,14 +3,17 @@
 //! database when `PARLEY_TEST_POSTGRES_URL` is set), driven over HTTP.
 //!
 //! Every anonymous response is checked against every email address the test
-//! submitted so far: a reader's email must never reach a non-moderator.
+//! submitted so far: a reader's email must never reach a non-moderator. So
+//! are the servers' log lines at `info`, which this binary captures.
 
-use std::sync::Mutex;
+use std::future::Future;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use parley::App;
 use parley::config::{AdminBootstrap, Settings};
 use sea_orm::{
-    ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use serde_json::{Value, json};
@@ -120,9 +123,12 @@ impl TestDb {
         }
     }
 
-    /// A direct connection, to look at what is stored.
+    /// A direct connection, to look at what is stored. Its statements are
+    /// not logged: the captured log is the servers' alone.
     pub async fn connect(&self) -> DatabaseConnection {
-        Database::connect(&self.url)
+        let mut options = ConnectOptions::new(self.url.clone());
+        options.sqlx_logging(false);
+        Database::connect(options)
             .await
             .expect("connect to the test database")
     }
@@ -152,6 +158,54 @@ impl Drop for TestDb {
     }
 }
 
+/// Everything the servers of this test binary log at `info` and above.
+static LOGS: Mutex<Vec<u8>> = Mutex::new(Vec::new());
+
+struct LogWriter;
+
+impl std::io::Write for LogWriter {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        LOGS.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Sends the log of every server this binary starts to [`LOGS`], at the
+/// level a production server logs by default (`info`).
+fn capture_logs() {
+    static INSTALLED: OnceLock<()> = OnceLock::new();
+    INSTALLED.get_or_init(|| {
+        tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("info"))
+            .with_writer(|| LogWriter)
+            .with_ansi(false)
+            .try_init()
+            .expect("the test binary installs one log subscriber");
+    });
+}
+
+/// The logs written since `start` (an offset into the captured log).
+pub fn logs_since(start: usize) -> String {
+    String::from_utf8_lossy(&LOGS.lock().unwrap()[start..]).into_owned()
+}
+
+/// Polls `condition` until it holds; panics naming `what` after `limit`.
+pub async fn wait_until<F, Fut>(limit: Duration, what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + limit;
+    while !condition().await {
+        assert!(Instant::now() < deadline, "gave up waiting: {what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// A running Parley and an HTTP client for it.
 pub struct TestApp {
     pub base: String,
@@ -159,6 +213,12 @@ pub struct TestApp {
     client: reqwest::Client,
     submitted_emails: Mutex<Vec<String>>,
     moderator_tokens: Mutex<Vec<String>>,
+    /// The requests executing on the server.
+    pub executing: parley::app::Executing,
+    /// Where this server's log starts in the captured log.
+    log_start: usize,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    running: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 /// Default settings for tests: pre-moderation and a bootstrap admin.
@@ -187,19 +247,69 @@ pub async fn spawn_app_with(backend: Backend, configure: impl FnOnce(&mut Settin
 
 /// Starts Parley on `db` with `settings` (whose database URL must be `db`'s).
 pub async fn start(db: TestDb, settings: Settings) -> TestApp {
+    capture_logs();
+    let log_start = LOGS.lock().unwrap().len();
     let app = App::build(settings).await.expect("Parley starts");
     let base = format!("http://{}", app.address());
-    tokio::spawn(app.run_until(std::future::pending()));
+    let executing = app.executing();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    // Runs until `stop` is called, not when the sender is dropped.
+    let running = tokio::spawn(app.run_until(async move {
+        if stopped.await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }));
     TestApp {
         base,
         db,
         client: reqwest::Client::new(),
         submitted_emails: Mutex::new(Vec::new()),
         moderator_tokens: Mutex::new(Vec::new()),
+        executing,
+        log_start,
+        stop: Some(stop),
+        running,
     }
 }
 
 impl TestApp {
+    /// Stops the server as SIGTERM would, waits until it has closed the
+    /// database, and returns the database.
+    pub async fn stop(mut self) -> TestDb {
+        self.assert_no_email_in_logs();
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        tokio::time::timeout(Duration::from_secs(20), &mut self.running)
+            .await
+            .expect("the server stops")
+            .expect("the server task ends")
+            .expect("the server stops cleanly");
+        self.db
+    }
+
+    /// What this server (and any other started meanwhile) has logged.
+    pub fn logs(&self) -> String {
+        logs_since(self.log_start)
+    }
+
+    /// Fails the test if the log lines written since this server started
+    /// carry any email address submitted so far.
+    pub fn assert_no_email_in_logs(&self) {
+        let logs = self.logs();
+        let lowered = logs.to_lowercase();
+        for email in self.submitted_emails.lock().unwrap().iter() {
+            let email = email.to_lowercase();
+            if lowered.contains(&email) {
+                let lines: Vec<&str> = logs
+                    .lines()
+                    .filter(|line| line.to_lowercase().contains(&email))
+                    .collect();
+                panic!("a reader's email reached the log: {email} in {lines:#?}");
+            }
+        }
+    }
+
     pub fn client(&self) -> &reqwest::Client {
         &self.client
     }
@@ -234,6 +344,7 @@ impl TestApp {
         if !moderator {
             self.assert_no_email_in(&text);
         }
+        self.assert_no_email_in_logs();
         assert!(!status.is_server_error(), "{status}: {text}");
         assert!(
             !text.contains("INTERNAL_SERVER_ERROR"),
@@ -287,6 +398,7 @@ impl TestApp {
                 "a reader's email reached a non-moderator: {text}"
             );
         }
+        self.assert_no_email_in_logs();
     }
 
     /// Logs in as the bootstrap admin and returns the token.

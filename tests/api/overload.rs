@@ -2,6 +2,8 @@
 //! together, and the time budget of each. A post is held up by a lock the
 //! test takes on the database itself (`hold_up_posts`).
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
@@ -21,15 +23,23 @@ const READ: &str = "{ article(slug: \"busy\") { commentCount } }";
 /// Sends `query` without the suite's checks (a time-out answers 503), and
 /// returns the status, the answer and when it arrived.
 async fn send(app: &TestApp, query: &str, variables: Value) -> (StatusCode, Value, Instant) {
+    send_as(app, None, query, variables).await
+}
+
+/// [`send`] with a moderator's token, if given.
+async fn send_as(
+    app: &TestApp,
+    token: Option<&str>,
+    query: &str,
+    variables: Value,
+) -> (StatusCode, Value, Instant) {
     let body = json!({ "query": query, "variables": variables });
     app.remember_emails(&body);
-    let response = app
-        .client()
-        .post(app.graphql_url())
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
+    let mut request = app.client().post(app.graphql_url()).json(&body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.unwrap();
     let status = response.status();
     let text = response.text().await.unwrap();
     app.assert_no_email_in(&text);
@@ -49,9 +59,12 @@ fn post_document() -> (&'static str, Value) {
 }
 
 async fn requests_beyond_the_limit_wait_for_a_turn(backend: Backend) {
+    let counter = Arc::new(AtomicU64::new(0));
+    let shared = counter.clone();
     let app = spawn_app_with(backend, |settings| {
         settings.max_concurrent_requests = 1;
         settings.response_cache = false;
+        settings.statement_counter = Some(shared);
     })
     .await;
     let token = app.admin_token().await;
@@ -65,13 +78,37 @@ async fn requests_beyond_the_limit_wait_for_a_turn(backend: Backend) {
             send(&app, query, variables).await
         },
         async {
-            // Sent once the post holds the only turn and waits for the lock
-            // (it needs milliseconds; the margin is for a loaded machine),
-            // which is released a while after.
-            tokio::time::sleep(Duration::from_millis(1500)).await;
-            let read = async { send(&app, READ, json!({})).await };
+            // Sent once the post holds the only turn (and waits for the
+            // lock, which is released only once the read waits too).
+            wait_until(
+                Duration::from_secs(10),
+                "the post holds the turn",
+                || async { app.executing.count() == 1 },
+            )
+            .await;
+            // A moderator's read checks its token against the account
+            // right before it waits for a turn: its statement tells when
+            // it waits. Waiting shows as nothing happening, so the read is
+            // given a second in which it would be answered if it did not
+            // wait; then the post may go on.
+            let before = counter.load(Ordering::SeqCst);
+            let answered = AtomicBool::new(false);
+            let read = async {
+                let read = send_as(&app, Some(&token), READ, json!({})).await;
+                answered.store(true, Ordering::SeqCst);
+                read
+            };
             let release = async {
-                tokio::time::sleep(Duration::from_millis(1000)).await;
+                wait_until(
+                    Duration::from_secs(10),
+                    "the read reaches the server",
+                    || async { counter.load(Ordering::SeqCst) > before },
+                )
+                .await;
+                let window = Instant::now() + Duration::from_secs(1);
+                while !answered.load(Ordering::SeqCst) && Instant::now() < window {
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
                 lock.rollback().await.unwrap();
             };
             tokio::join!(read, release).0
@@ -101,7 +138,6 @@ async fn a_request_out_of_time_is_stopped_and_leaves_nothing(backend: Backend) {
     let (query, variables) = post_document();
     let (status, answer, _) = send(&app, query, variables.clone()).await;
     let (read_status, read, _) = send(&app, READ, json!({})).await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
     lock.rollback().await.unwrap();
 
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{answer}");

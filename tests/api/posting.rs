@@ -17,7 +17,8 @@ on_both_databases!(
     comment_on_a_closed_article_is_refused,
     replies_must_go_to_an_approved_comment_of_the_same_article,
     concurrent_posting_stores_every_comment,
-    comment_ids_are_not_a_sequence,
+    comment_ids_are_time_ordered_not_a_sequence,
+    posts_are_logged_without_the_email,
 );
 
 fn valid_input(slug: &str) -> Value {
@@ -302,17 +303,77 @@ async fn concurrent_posting_stores_every_comment(backend: Backend) {
     assert_eq!(pending_count(&app, &token).await, 40);
 }
 
-async fn comment_ids_are_not_a_sequence(backend: Backend) {
+/// Ids are UUIDv7: they tell nothing of how many comments there are, and
+/// they sort in the order comments were posted.
+async fn comment_ids_are_time_ordered_not_a_sequence(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.admin_token().await;
     app.create_article(&token, "budget").await;
 
-    let first = app.post("budget", "Ann", "one", None).await;
-    let second = app.post("budget", "Bob", "two", None).await;
-
-    for id in [&first, &second] {
-        assert!(uuid::Uuid::parse_str(id).is_ok(), "{id} is not a UUID");
-        assert!(id.parse::<u64>().is_err());
+    let mut posted = Vec::new();
+    for n in 0..5 {
+        let before = chrono::Utc::now().timestamp_millis();
+        let answer = app
+            .post_comment(json!({
+                "articleSlug": "budget",
+                "authorName": format!("Reader {n}"),
+                "authorEmail": format!("reader{n}@readers.example"),
+                "body": format!("comment {n}"),
+            }))
+            .await;
+        let after = chrono::Utc::now().timestamp_millis();
+        assert_no_errors(&answer);
+        posted.push((answer["data"]["postComment"].clone(), before, after));
     }
-    assert_ne!(first, second);
+
+    let mut ids = Vec::new();
+    for (comment, before, after) in &posted {
+        let id = comment["id"].as_str().unwrap();
+        assert!(id.parse::<u64>().is_err());
+        let uuid = uuid::Uuid::parse_str(id).unwrap_or_else(|_| panic!("{id} is not a UUID"));
+        assert_eq!(uuid.get_version_num(), 7, "{id} is not a UUIDv7");
+        let (seconds, nanos) = uuid.get_timestamp().expect("a timestamp").to_unix();
+        let millis = i64::try_from(seconds).unwrap() * 1000 + i64::from(nanos / 1_000_000);
+        assert!(
+            (*before..=*after).contains(&millis),
+            "{id} was made at {millis}, not while it was posted ({before}..={after})"
+        );
+        let created = chrono::DateTime::parse_from_rfc3339(comment["createdAt"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis();
+        assert!(
+            (millis - created).abs() <= 1,
+            "{id} against createdAt {created}"
+        );
+        ids.push(uuid);
+    }
+    assert!(
+        ids.windows(2).all(|pair| pair[0] < pair[1]),
+        "ids sort in the order of posting: {ids:?}"
+    );
+}
+
+/// The suite scans the servers' logs for every email submitted, as it scans
+/// answers (see `helpers.rs`); here the log is seen to be captured at all.
+async fn posts_are_logged_without_the_email(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.moderation = parley::domain::ModerationMode::Post
+    })
+    .await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "budget").await;
+
+    let id = app
+        .post("budget", "Logged Reader", "a logged comment", None)
+        .await;
+
+    let logs = app.logs();
+    assert!(
+        logs.lines().any(|line| line.contains("INFO")
+            && line.contains("comment posted")
+            && line.contains(&id)),
+        "the post is in the captured log at info: {logs}"
+    );
+    assert!(!logs.contains("logged.reader@readers.example"), "{logs}");
+    app.assert_no_email_in_logs();
 }

@@ -3,7 +3,9 @@
 //! doubling an acknowledged comment.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rand::Rng;
@@ -27,20 +29,18 @@ const POSTERS: usize = 4;
 struct Server {
     child: Child,
     base: String,
+    /// Its standard error so far, read as it is written.
+    log: Arc<Mutex<String>>,
+    reader: std::thread::JoinHandle<()>,
 }
 
 impl Server {
     async fn start(database_url: &str) -> Server {
-        Self::start_with(database_url, Stdio::null()).await
-    }
-
-    /// Starts the binary; `log` receives its standard error.
-    async fn start_with(database_url: &str, log: Stdio) -> Server {
-        Self::start_with_env(database_url, log, &[]).await
+        Self::start_with_env(database_url, &[]).await
     }
 
     /// Starts the binary with extra environment variables.
-    async fn start_with_env(database_url: &str, log: Stdio, env: &[(&str, &str)]) -> Server {
+    async fn start_with_env(database_url: &str, env: &[(&str, &str)]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -56,9 +56,20 @@ impl Server {
             .env("RUST_LOG", "info")
             .envs(env.iter().copied())
             .stdout(Stdio::null())
-            .stderr(log)
+            .stderr(Stdio::piped())
             .spawn()
             .expect("parley starts");
+        let log = Arc::new(Mutex::new(String::new()));
+        let stderr = child.stderr.take().unwrap();
+        let written = log.clone();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                let mut log = written.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
         let base = format!("http://127.0.0.1:{port}");
         let client = reqwest::Client::new();
         for _ in 0..300 {
@@ -68,19 +79,66 @@ impl Server {
                 .await
                 .is_ok_and(|r| r.status().is_success())
             {
-                return Server { child, base };
+                return Server {
+                    child,
+                    base,
+                    log,
+                    reader,
+                };
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let _ = child.kill();
         let _ = child.wait();
-        panic!("parley did not come up");
+        panic!("parley did not come up: {}", log.lock().unwrap());
     }
 
     async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Option<Value> {
         gql_at(&self.base, token, query, variables).await
     }
+
+    fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// How many requests the server has begun to handle (its log says so
+    /// with `tower_http=debug`).
+    fn requests_started(&self) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .matches("started processing request")
+            .count()
+    }
+
+    /// Sends `query` in the background once the server is idle, and
+    /// returns when the server has begun to handle it.
+    async fn send_in_flight(
+        &self,
+        query: &'static str,
+        variables: Value,
+    ) -> tokio::task::JoinHandle<Option<Value>> {
+        let before = self.requests_started();
+        let base = self.base.clone();
+        let in_flight = tokio::spawn(async move { gql_at(&base, None, query, variables).await });
+        wait_until(
+            Duration::from_secs(10),
+            "the request reached the server",
+            || async { self.requests_started() > before },
+        )
+        .await;
+        in_flight
+    }
+
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        self.reader.join().unwrap();
+    }
 }
+
+/// The environment that makes the server log each request it begins.
+const LOG_REQUESTS: (&str, &str) = ("RUST_LOG", "info,tower_http=debug");
 
 /// A GraphQL request to the server at `base`; `None` if it got no answer.
 async fn gql_at(base: &str, token: Option<&str>, query: &str, variables: Value) -> Option<Value> {
@@ -96,7 +154,7 @@ async fn gql_at(base: &str, token: Option<&str>, query: &str, variables: Value) 
 
 async fn sigterm_stops_the_server_cleanly(backend: Backend) {
     let db = TestDb::create(backend).await;
-    let server = Server::start_with(&db.url, Stdio::piped()).await;
+    let server = Server::start(&db.url).await;
 
     let (exit, log, _) = terminate(server).await;
 
@@ -104,28 +162,43 @@ async fn sigterm_stops_the_server_cleanly(backend: Backend) {
     assert!(log.contains("Parley stopped"), "{log}");
 }
 
-/// Sends SIGTERM to the server and waits (at most 20 s) for it to exit:
-/// its exit status, its log and how long it took.
-async fn terminate(server: Server) -> (std::process::ExitStatus, String, Duration) {
+/// Sends SIGTERM to the server.
+fn send_sigterm(server: &Server) {
     let status = Command::new("kill")
         .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// Sends SIGTERM to the server and waits (at most 20 s) for it to exit:
+/// its exit status, its log and how long it took.
+async fn terminate(server: Server) -> (std::process::ExitStatus, String, Duration) {
+    send_sigterm(&server);
     let started = std::time::Instant::now();
-    let child = server.child;
+    let (exit, log) = wait_for_exit(server).await;
+    (exit, log, started.elapsed())
+}
+
+/// Waits (at most 20 s) for the server to exit: its exit status and log.
+async fn wait_for_exit(server: Server) -> (std::process::ExitStatus, String) {
+    let Server {
+        mut child,
+        log,
+        reader,
+        ..
+    } = server;
     let stopped = tokio::task::spawn_blocking(move || {
-        let output = child.wait_with_output().unwrap();
-        (
-            output.status,
-            String::from_utf8_lossy(&output.stderr).into_owned(),
-        )
+        let status = child.wait().unwrap();
+        reader.join().unwrap();
+        status
     });
-    let (exit, log) = tokio::time::timeout(Duration::from_secs(20), stopped)
+    let exit = tokio::time::timeout(Duration::from_secs(20), stopped)
         .await
         .expect("the server stops")
         .unwrap();
-    (exit, log, started.elapsed())
+    let log = log.lock().unwrap().clone();
+    (exit, log)
 }
 
 /// Logs in as the admin and creates the article `slug`.
@@ -177,22 +250,33 @@ const POST: &str =
 
 async fn a_request_in_flight_finishes_after_sigterm(backend: Backend) {
     let db = TestDb::create(backend).await;
-    let server = Server::start_with(&db.url, Stdio::piped()).await;
+    let server = Server::start_with_env(&db.url, &[LOG_REQUESTS]).await;
     create_article(&server, "stopping").await;
-    let post = late_post("stopping");
     let conn = db.connect().await;
     let lock = hold_up_posts(&conn, "stopping").await;
-    let base = server.base.clone();
-    let in_flight = tokio::spawn(async move { gql_at(&base, None, POST, post).await });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let in_flight = server.send_in_flight(POST, late_post("stopping")).await;
 
-    let release = async {
-        tokio::time::sleep(Duration::from_millis(1500)).await;
-        lock.rollback().await.unwrap();
-    };
-    let ((exit, log, _), ()) = tokio::join!(terminate(server), release);
+    send_sigterm(&server);
+    // The post cannot finish before the lock goes, which is only once the
+    // server has begun to stop.
+    wait_until(
+        Duration::from_secs(10),
+        "the server begins to stop",
+        || async {
+            server
+                .log()
+                .contains("shutting down: finishing requests in flight")
+        },
+    )
+    .await;
+    lock.rollback().await.unwrap();
+    let (exit, log) = wait_for_exit(server).await;
 
     assert!(exit.success(), "exit status {exit}: {log}");
+    assert!(
+        !log.contains("requests still running after the grace period"),
+        "{log}"
+    );
     let answer = in_flight
         .await
         .unwrap()
@@ -207,17 +291,13 @@ async fn the_shutdown_grace_period_ends_a_request_that_overruns_it(backend: Back
     let db = TestDb::create(backend).await;
     let server = Server::start_with_env(
         &db.url,
-        Stdio::piped(),
-        &[("PARLEY_SHUTDOWN_GRACE_SECS", "1")],
+        &[("PARLEY_SHUTDOWN_GRACE_SECS", "1"), LOG_REQUESTS],
     )
     .await;
     create_article(&server, "stopping").await;
-    let post = late_post("stopping");
     let conn = db.connect().await;
     let lock = hold_up_posts(&conn, "stopping").await;
-    let base = server.base.clone();
-    let in_flight = tokio::spawn(async move { gql_at(&base, None, POST, post).await });
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    let in_flight = server.send_in_flight(POST, late_post("stopping")).await;
 
     let (exit, log, took) = terminate(server).await;
     lock.rollback().await.unwrap();
@@ -227,6 +307,10 @@ async fn the_shutdown_grace_period_ends_a_request_that_overruns_it(backend: Back
         "stopped after the grace period, not the request: {took:?}"
     );
     assert!(exit.success(), "exit status {exit}: {log}");
+    assert!(
+        log.contains("requests still running after the grace period"),
+        "the post was in flight when the grace period ended: {log}"
+    );
     assert!(
         in_flight.await.unwrap().is_none(),
         "the request cut off gets no answer"
@@ -239,7 +323,7 @@ async fn acknowledged_comments_survive_sigkill(backend: Backend) {
     let db = TestDb::create(backend).await;
     let mut acknowledged: Vec<String> = Vec::new();
     for round in 0..ROUNDS {
-        let mut server = Server::start(&db.url).await;
+        let server = Server::start(&db.url).await;
         if round == 0 {
             create_article(&server, "crash").await;
         }
@@ -273,8 +357,7 @@ async fn acknowledged_comments_survive_sigkill(backend: Backend) {
             .collect();
         let lifetime = rand::rng().random_range(100..600);
         tokio::time::sleep(Duration::from_millis(lifetime)).await;
-        server.child.kill().unwrap();
-        server.child.wait().unwrap();
+        server.kill();
         for poster in posters {
             acknowledged.extend(poster.await.unwrap());
         }
@@ -325,7 +408,5 @@ async fn acknowledged_comments_survive_sigkill(backend: Backend) {
         assert_eq!(check.try_get_by_index::<String>(0).unwrap(), "ok");
     }
     // The server comes back once more on what the crashes left.
-    let mut last = Server::start(&db.url).await;
-    last.child.kill().unwrap();
-    last.child.wait().unwrap();
+    Server::start(&db.url).await.kill();
 }

@@ -120,9 +120,13 @@ async fn pages_walk_every_top_level_comment_exactly_once(backend: Backend) {
     let mut sizes = Vec::new();
     let mut last_end: Option<String>;
     loop {
+        // Seven comments in pages of three: a page that never says it is
+        // the last must not keep the walk going for ever.
+        assert!(sizes.len() < 10, "still walking after {sizes:?}");
         let connection = page(&app, 3, after.as_deref(), "OLDEST_FIRST").await;
         let page_ids = node_ids(&connection);
         sizes.push(page_ids.len());
+        assert!(!page_ids.is_empty(), "an empty page after {sizes:?}");
         assert_eq!(connection["pageInfo"]["hasPreviousPage"], after.is_some());
         assert_eq!(
             connection["edges"].as_array().unwrap().len(),
@@ -252,6 +256,7 @@ async fn bad_page_arguments_are_bad_user_input(backend: Backend) {
             json!({}),
         )
         .await;
+    assert_eq!(error_code(&queue), "BAD_USER_INPUT", "{queue}");
     assert_eq!(error_field(&queue), "first");
 }
 

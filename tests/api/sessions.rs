@@ -22,6 +22,7 @@ on_both_databases!(
     repeated_failures_from_one_address_at_one_account_back_off,
     wrong_current_passwords_are_throttled_like_logins,
     addresses_in_one_ipv6_64_share_login_limits,
+    logins_to_known_and_unknown_accounts_take_about_the_same_time,
 );
 
 const QUEUE: &str = "{ moderationQueue { nodes { id } } }";
@@ -216,35 +217,44 @@ async fn removing_a_moderator_takes_effect_at_once(backend: Backend) {
     assert_eq!(error_code(&twice), "NOT_FOUND");
 }
 
+/// `setModeratorRole` applies to the next request on every instance: a
+/// demoted admin's token is refused for admin actions on an instance other
+/// than the one that demoted them, and still moderates there.
 async fn demoting_a_moderator_takes_effect_at_once(backend: Backend) {
     let app = spawn_app(backend).await;
+    let other_instance = start(TestDb::reuse(&app.db), test_settings(&app.db)).await;
     let admin = app.admin_token().await;
     add_moderator(&app, "desk@parley.test", "desk password 123").await;
     let desk = app.login("desk@parley.test", "desk password 123").await;
     let desk_id = moderator_id(&app, &desk).await;
     let set_role = "mutation($id: ID!, $role: ModeratorRole!) { setModeratorRole(id: $id, role: $role) { role } }";
+    let admin_only = "{ moderators { email } }";
 
     let promoted = app
         .gql_as(&admin, set_role, json!({ "id": desk_id, "role": "ADMIN" }))
         .await;
-    let as_admin = app
-        .gql_as(&desk, "{ moderators { email } }", json!({}))
-        .await;
+    let as_admin_here = app.gql_as(&desk, admin_only, json!({})).await;
+    let as_admin_there = other_instance.gql_as(&desk, admin_only, json!({})).await;
     app.gql_as(
         &admin,
         set_role,
         json!({ "id": desk_id, "role": "MODERATOR" }),
     )
     .await;
-    let demoted = app
-        .gql_as(&desk, "{ moderators { email } }", json!({}))
-        .await;
+    let demoted_here = app.gql_as(&desk, admin_only, json!({})).await;
+    let demoted_there = other_instance.gql_as(&desk, admin_only, json!({})).await;
 
     assert_eq!(promoted["data"]["setModeratorRole"]["role"], "ADMIN");
-    assert_no_errors(&as_admin);
-    assert_eq!(error_code(&demoted), "FORBIDDEN");
+    assert_no_errors(&as_admin_here);
+    assert_no_errors(&as_admin_there);
+    assert_eq!(error_code(&demoted_here), "FORBIDDEN");
+    assert_eq!(
+        error_code(&demoted_there),
+        "FORBIDDEN",
+        "the demotion holds on the other instance: {demoted_there}"
+    );
     assert!(
-        works(&app, &desk).await,
+        works(&other_instance, &desk).await,
         "a demoted moderator still moderates"
     );
 }
@@ -509,4 +519,43 @@ async fn addresses_in_one_ipv6_64_share_login_limits(backend: Backend) {
 
     assert_throttled(&same_64);
     assert_no_errors(&next_64);
+}
+
+/// A failed login to an existing account and one to an unknown email take
+/// about the same time (a dummy hash is verified for the unknown one), so
+/// timing tells no one which emails have accounts. Medians of a few tries
+/// each, interleaved, from fresh addresses so that no limit is reached; the
+/// bounds are wide enough for a busy machine, and far narrower than the
+/// gap a skipped hash would open.
+async fn logins_to_known_and_unknown_accounts_take_about_the_same_time(backend: Backend) {
+    let app = behind_a_proxy(backend).await;
+    const TRIES: usize = 5;
+    let mut known = Vec::new();
+    let mut unknown = Vec::new();
+    // The first of each warms up what the first try pays for once.
+    for n in 0..=TRIES {
+        for (email, times) in [
+            (ADMIN_EMAIL, &mut known),
+            ("nobody@parley.test", &mut unknown),
+        ] {
+            let address = format!("203.0.113.{}", 2 * n + usize::from(email == ADMIN_EMAIL));
+            let started = std::time::Instant::now();
+            let answer = login_from(&app, &address, email, "not the password at all").await;
+            let took = started.elapsed();
+            assert_eq!(error_code(&answer), "UNAUTHENTICATED", "{answer}");
+            if n > 0 {
+                times.push(took);
+            }
+        }
+    }
+    let median = |times: &mut Vec<std::time::Duration>| {
+        times.sort();
+        times[times.len() / 2].as_secs_f64()
+    };
+    let (known, unknown) = (median(&mut known), median(&mut unknown));
+    let ratio = known / unknown;
+    assert!(
+        (0.33..=3.0).contains(&ratio),
+        "a failed login took {known:.4} s for an account and {unknown:.4} s for an unknown email"
+    );
 }

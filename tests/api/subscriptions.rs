@@ -1,6 +1,7 @@
 //! `commentApproved` over WebSocket (`graphql-transport-ws`).
 
-use std::time::Duration;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
@@ -15,7 +16,8 @@ on_both_databases!(
     only_subscriptions_run_over_websocket,
     subscribers_never_see_an_email,
     post_moderation_delivers_on_posting,
-    unknown_article_subscription_is_an_error
+    unknown_article_subscription_is_an_error,
+    messages_larger_than_the_body_cap_close_the_socket,
 );
 
 pub(crate) type Socket =
@@ -43,10 +45,43 @@ async fn subscribe(app: &TestApp, slug: &str) -> Socket {
     subscribe_with(app, slug, "id body status authorName").await
 }
 
-pub(crate) async fn subscribe_with(app: &TestApp, slug: &str, selection: &str) -> Socket {
-    let mut socket = connect(app).await;
+/// The ids of the comments published to learn that a subscription is
+/// registered; [`next`] skips their events.
+static PROBES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+fn is_probe(message: &Value) -> bool {
+    message["type"] == "next"
+        && message["payload"]["data"]["commentApproved"]["id"]
+            .as_str()
+            .is_some_and(|id| PROBES.lock().unwrap().iter().any(|probe| probe == id))
+}
+
+/// Publishes a comment on `slug` that subscribers will see, approving it
+/// under pre-moderation.
+async fn publish_probe(app: &TestApp, slug: &str, token: &mut Option<String>) {
+    let answer = app
+        .post_comment(json!({
+            "articleSlug": slug,
+            "authorName": "Probe",
+            "authorEmail": "probe@readers.example",
+            "body": format!("probe {}", uuid::Uuid::now_v7()),
+        }))
+        .await;
+    assert_no_errors(&answer);
+    let posted = &answer["data"]["postComment"];
+    let id = posted["id"].as_str().unwrap().to_owned();
+    PROBES.lock().unwrap().push(id.clone());
+    if posted["status"] == "PENDING" {
+        if token.is_none() {
+            *token = Some(app.admin_token().await);
+        }
+        app.approve(token.as_deref().unwrap(), &id).await;
+    }
+}
+
+async fn send_subscription(socket: &mut Socket, slug: &str, selection: &str) {
     send(
-        &mut socket,
+        socket,
         json!({
             "id": "1",
             "type": "subscribe",
@@ -57,9 +92,28 @@ pub(crate) async fn subscribe_with(app: &TestApp, slug: &str, selection: &str) -
         }),
     )
     .await;
-    // Let the subscription register before anything is published.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    socket
+}
+
+/// Subscribes to the comments of `slug` (with `selection`, which must hold
+/// `id`), and returns once the subscription is registered: comments are
+/// published on the article until one of them is delivered.
+pub(crate) async fn subscribe_with(app: &TestApp, slug: &str, selection: &str) -> Socket {
+    assert!(selection.split_whitespace().any(|field| field == "id"));
+    let mut socket = connect(app).await;
+    send_subscription(&mut socket, slug, selection).await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut token = None;
+    loop {
+        publish_probe(app, slug, &mut token).await;
+        match message_within(app, &mut socket, Duration::from_millis(200)).await {
+            Some(message) if is_probe(&message) => return socket,
+            Some(message) => panic!("unexpected message while subscribing: {message}"),
+            None => assert!(
+                Instant::now() < deadline,
+                "the subscription never delivered a comment"
+            ),
+        }
+    }
 }
 
 async fn send(socket: &mut Socket, message: Value) {
@@ -69,10 +123,12 @@ async fn send(socket: &mut Socket, message: Value) {
         .unwrap();
 }
 
-/// The next protocol message, or `None` if none comes within a second.
-pub(crate) async fn next(app: &TestApp, socket: &mut Socket) -> Option<Value> {
+/// The next protocol message other than a ping, or `None` if none comes
+/// within `limit`.
+async fn message_within(app: &TestApp, socket: &mut Socket, limit: Duration) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + limit;
     loop {
-        let message = tokio::time::timeout(Duration::from_secs(1), socket.next())
+        let message = tokio::time::timeout_at(deadline, socket.next())
             .await
             .ok()??
             .ok()?;
@@ -82,6 +138,17 @@ pub(crate) async fn next(app: &TestApp, socket: &mut Socket) -> Option<Value> {
             if value["type"] != "ping" {
                 return Some(value);
             }
+        }
+    }
+}
+
+/// The next protocol message (probes aside), or `None` if none comes
+/// within a second.
+pub(crate) async fn next(app: &TestApp, socket: &mut Socket) -> Option<Value> {
+    loop {
+        let message = message_within(app, socket, Duration::from_secs(1)).await?;
+        if !is_probe(&message) {
+            return Some(message);
         }
     }
 }
@@ -148,7 +215,8 @@ async fn post_moderation_delivers_on_posting(backend: Backend) {
 
 async fn unknown_article_subscription_is_an_error(backend: Backend) {
     let app = spawn_app(backend).await;
-    let mut socket = subscribe(&app, "no-such-article").await;
+    let mut socket = connect(&app).await;
+    send_subscription(&mut socket, "no-such-article", "id").await;
 
     let answer = next(&app, &mut socket).await.expect("an answer");
 
@@ -218,4 +286,66 @@ async fn subscribers_never_see_an_email(backend: Backend) {
         delivered["payload"]["errors"][0]["extensions"]["code"],
         "FORBIDDEN"
     );
+}
+
+/// A WebSocket message is capped like a request body: one larger than
+/// `PARLEY_MAX_BODY_BYTES` is not read, and the socket is closed.
+async fn messages_larger_than_the_body_cap_close_the_socket(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.max_body_bytes = 4096).await;
+    let mut socket = connect(&app).await;
+    // A subscription to an unknown article answers at once; the comment
+    // pads the message to `size` bytes.
+    let padded = |id: &str, size: usize| {
+        let message = |padding: usize| {
+            json!({
+                "id": id,
+                "type": "subscribe",
+                "payload": { "query": format!(
+                    "subscription {{ commentApproved(articleSlug: \"no-such-article\") {{ id }} }} #{}",
+                    "x".repeat(padding)
+                ) },
+            })
+            .to_string()
+        };
+        let bare = message(0).len();
+        let text = message(size - bare);
+        assert_eq!(text.len(), size);
+        text
+    };
+
+    socket
+        .send(Message::text(padded("within", 4000)))
+        .await
+        .unwrap();
+    let answered = next(&app, &mut socket).await.expect("an answer");
+    assert_eq!(answered["id"], "within", "{answered}");
+    assert_eq!(
+        answered["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{answered}"
+    );
+    assert_eq!(
+        next(&app, &mut socket).await.expect("completion")["type"],
+        "complete"
+    );
+
+    socket
+        .send(Message::text(padded("over", 8192)))
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match tokio::time::timeout_at(deadline, socket.next()).await {
+            Err(_) => panic!("the socket stayed open after an oversized message"),
+            Ok(None | Some(Err(_)) | Some(Ok(Message::Close(_)))) => break,
+            Ok(Some(Ok(Message::Text(text)))) => {
+                app.assert_no_email_in(&text);
+                let value: Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(
+                    value["type"], "ping",
+                    "the oversized message was read: {value}"
+                );
+            }
+            Ok(Some(Ok(_))) => {}
+        }
+    }
 }
