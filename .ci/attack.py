@@ -178,6 +178,29 @@ def big_answers(binary, check):
     grown = server.resident_kib() - before
     check(f"the server's resident memory grew by {grown // 1024} MiB (under 128)",
           grown < 128 * 1024, str(grown))
+
+    # The worst an anonymous caller can ask for within the limits: the most
+    # bodies the cost limit allows (6 x 100 x 40 KB, over the byte cap), from
+    # 32 clients at once, while the peak resident memory is sampled.
+    peak = [server.resident_kib()]
+    sampling = [True]
+
+    def sample():
+        while sampling[0]:
+            peak[0] = max(peak[0], server.resident_kib())
+            time.sleep(0.005)
+
+    sampler = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    sampler.submit(sample)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=32) as pool:
+        texts = list(pool.map(lambda _: server.gql(aliased)[1], range(64)))
+    sampling[0] = False
+    sampler.shutdown(wait=True)
+    largest = max(len(t) for t in texts)
+    check(f"64 worst-case reads from 32 clients: largest answer {largest} bytes, "
+          f"peak resident memory {peak[0] // 1024} MiB ({(peak[0] - before) // 1024} MiB over "
+          f"the idle server)", largest < 65536 and peak[0] - before < 512 * 1024,
+          f"{largest} bytes, {peak[0]} KiB")
     log = server.stop()
     check("the big-answer server stopped cleanly with no panic",
           server.proc.returncode == 0 and "panicked" not in log, log[-500:])

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use secrecy::ExposeSecret;
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 
@@ -50,8 +51,8 @@ impl App {
         // A bad configured key is refused before anything touches the database.
         let configured_keys = settings
             .jwt_secret
-            .as_deref()
-            .map(|secret| TokenKeys::new(secret.as_bytes(), settings.token_ttl))
+            .as_ref()
+            .map(|secret| TokenKeys::new(secret.expose_secret().as_bytes(), settings.token_ttl))
             .transpose()?;
         let mut store = Store::connect(&settings.database_url).await?;
         if let Some(counter) = &settings.statement_counter {
@@ -221,14 +222,15 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 /// to create the first moderator.
 async fn ensure_a_moderator(store: &Store, settings: &Settings) -> anyhow::Result<()> {
     if let Some(admin) = &settings.admin {
-        let created = accounts::bootstrap_admin(store, &admin.email, "Admin", &admin.password)
-            .await
-            .map_err(|err| {
-                anyhow::anyhow!(
-                    "could not create the admin from PARLEY_ADMIN_EMAIL: {}",
-                    err.message()
-                )
-            })?;
+        let created =
+            accounts::bootstrap_admin(store, &admin.email, "Admin", admin.password.expose_secret())
+                .await
+                .map_err(|err| {
+                    anyhow::anyhow!(
+                        "could not create the admin from PARLEY_ADMIN_EMAIL: {}",
+                        err.message()
+                    )
+                })?;
         if created {
             tracing::info!(
                 "created the first admin from PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD"

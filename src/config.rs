@@ -13,6 +13,7 @@ use chrono::TimeDelta;
 use clap::{Args, Parser, Subcommand};
 
 use ipnet::IpNet;
+use secrecy::SecretString;
 
 use crate::domain::flood::FloodPolicy;
 use crate::domain::{ModerationMode, ModeratorRole};
@@ -255,7 +256,8 @@ pub struct Settings {
     /// Counts the SQL statements the server runs, when set: for tests and
     /// benchmarks.
     pub statement_counter: Option<Arc<AtomicU64>>,
-    pub jwt_secret: Option<String>,
+    /// Signs login tokens; never printed (see `secrecy`).
+    pub jwt_secret: Option<SecretString>,
     pub admin: Option<AdminBootstrap>,
 }
 
@@ -263,7 +265,7 @@ pub struct Settings {
 #[derive(Clone)]
 pub struct AdminBootstrap {
     pub email: String,
-    pub password: String,
+    pub password: SecretString,
 }
 
 impl std::fmt::Debug for Settings {
@@ -286,7 +288,12 @@ impl std::fmt::Debug for Settings {
 impl Settings {
     /// Settings from parsed arguments plus the secrets in the environment.
     pub fn from_args(database: &DatabaseArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
-        let secret = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+        let secret = |name: &str| {
+            std::env::var(name)
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from)
+        };
         let admin = match (serve.admin_email.clone(), secret("PARLEY_ADMIN_PASSWORD")) {
             (Some(email), Some(password)) => Some(AdminBootstrap { email, password }),
             (None, None) => None,

@@ -13,14 +13,40 @@ use super::flood::{self, Fingerprints, FloodPolicy};
 use super::id;
 use super::{ArticleSlug, AuthorName, CommentBody, CommentStatus, Email, ModerationMode};
 
-/// A new comment as a reader submits it, before validation.
+/// A new comment as a reader submits it, each value validated by its own
+/// parser where it comes in ([`NewComment::parse`]).
 #[derive(Debug, Clone)]
 pub struct NewComment {
-    pub article_slug: String,
-    pub parent_id: Option<String>,
-    pub author_name: String,
-    pub author_email: String,
-    pub body: String,
+    pub article_slug: ArticleSlug,
+    pub parent_id: Option<Uuid>,
+    pub author_name: AuthorName,
+    pub author_email: Email,
+    pub body: CommentBody,
+}
+
+impl NewComment {
+    /// Parses a submission, checking its fields in the order the form shows
+    /// them; the first invalid one is the error.
+    pub fn parse(
+        article_slug: &str,
+        parent_id: Option<&str>,
+        author_name: &str,
+        author_email: &str,
+        body: &str,
+    ) -> AppResult<Self> {
+        Ok(Self {
+            article_slug: ArticleSlug::parse_field(article_slug, Field::ArticleSlug)?,
+            parent_id: parent_id
+                .map(|raw| {
+                    id::parse(raw)
+                        .ok_or_else(|| AppError::bad_input(Field::ParentId, "not a valid id"))
+                })
+                .transpose()?,
+            author_name: AuthorName::parse(author_name)?,
+            author_email: Email::parse(author_email)?,
+            body: CommentBody::parse(body)?,
+        })
+    }
 }
 
 /// The server's rules for posting, and where this post comes from.
@@ -43,17 +69,13 @@ pub async fn post(
     rules: PostRules<'_>,
     input: NewComment,
 ) -> AppResult<comment::Model> {
-    let slug = ArticleSlug::parse_field(&input.article_slug, Field::ArticleSlug)?;
-    let parent_id = input
-        .parent_id
-        .as_deref()
-        .map(|raw| {
-            id::parse(raw).ok_or_else(|| AppError::bad_input(Field::ParentId, "not a valid id"))
-        })
-        .transpose()?;
-    let name = AuthorName::parse(&input.author_name)?;
-    let email = Email::parse(&input.author_email)?;
-    let body = CommentBody::parse(&input.body)?;
+    let NewComment {
+        article_slug: slug,
+        parent_id,
+        author_name: name,
+        author_email: email,
+        body,
+    } = input;
 
     let status = rules.mode.initial_status();
     let txn = store.begin_write().await?;

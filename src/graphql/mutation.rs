@@ -22,7 +22,8 @@ impl Mutation {
             fingerprints: &services.fingerprints,
             client: ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
         };
-        let stored = comments::post(&services.store, &services.events, rules, input.into()).await?;
+        let stored =
+            comments::post(&services.store, &services.events, rules, input.parse()?).await?;
         Ok(Comment::from(stored))
     }
 

@@ -108,7 +108,7 @@ async fn generated_signing_key_survives_a_restart(backend: Backend) {
 async fn short_signing_keys_are_refused(backend: Backend) {
     let db = TestDb::create(backend).await;
     let mut settings = test_settings(&db);
-    settings.jwt_secret = Some("only-31-bytes-long-secret-value".to_owned());
+    settings.jwt_secret = Some("only-31-bytes-long-secret-value".into());
 
     let result = parley::App::build(settings).await;
 
@@ -130,7 +130,7 @@ async fn bootstrap_admin_is_created_only_on_an_empty_database(backend: Backend) 
     let mut settings = test_settings(&db);
     settings.admin = Some(parley::config::AdminBootstrap {
         email: "second@parley.test".to_owned(),
-        password: "another long password".to_owned(),
+        password: "another long password".into(),
     });
 
     let second = start(db, settings).await;

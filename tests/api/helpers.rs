@@ -229,7 +229,7 @@ pub fn test_settings(db: &TestDb) -> Settings {
     settings.flood = parley::domain::flood::FloodPolicy::off();
     settings.admin = Some(AdminBootstrap {
         email: ADMIN_EMAIL.to_owned(),
-        password: ADMIN_PASSWORD.to_owned(),
+        password: ADMIN_PASSWORD.into(),
     });
     settings
 }

@@ -36,7 +36,7 @@ enum Forgery {
 }
 
 async fn moderation_queue_with(backend: Backend, forgery: Forgery) -> Value {
-    let app = spawn_app_with(backend, |s| s.jwt_secret = Some(SECRET.to_owned())).await;
+    let app = spawn_app_with(backend, |s| s.jwt_secret = Some(SECRET.into())).await;
     let valid = app.admin_token().await;
     let me = app.gql_as(&valid, "{ me { id } }", json!({})).await;
     let now = chrono::Utc::now().timestamp();

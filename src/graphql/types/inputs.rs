@@ -1,10 +1,11 @@
-//! Input objects. Their text is validated by `domain`, not here, so every
-//! rule lives in one place.
+//! Input objects. Each is parsed into the domain's validated values as it
+//! comes in (the parsers, and so every rule, live in `domain`).
 
 use async_graphql::{ID, InputObject};
 
 use crate::domain::articles;
 use crate::domain::comments::NewComment;
+use crate::error::AppResult;
 
 /// A reader's new comment.
 #[derive(InputObject)]
@@ -17,15 +18,16 @@ pub struct PostCommentInput {
     pub body: String,
 }
 
-impl From<PostCommentInput> for NewComment {
-    fn from(input: PostCommentInput) -> Self {
-        Self {
-            article_slug: input.article_slug,
-            parent_id: input.parent_id.map(|id| id.0),
-            author_name: input.author_name,
-            author_email: input.author_email,
-            body: input.body,
-        }
+impl PostCommentInput {
+    /// The submission as validated domain values.
+    pub fn parse(&self) -> AppResult<NewComment> {
+        NewComment::parse(
+            &self.article_slug,
+            self.parent_id.as_ref().map(|id| id.as_str()),
+            &self.author_name,
+            &self.author_email,
+            &self.body,
+        )
     }
 }
 
