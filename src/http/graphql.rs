@@ -307,42 +307,34 @@ async fn execute(
         headers,
         &state.trusted_proxies,
     )));
-    let mut request = request.data(viewer).data(client);
-    // Executed as parsed here; a document that did not parse is parsed
-    // again by the executor, which reports the syntax error.
+    let request = with_document(request.data(viewer).data(client), document);
+    match run_within_budget(state, schema, request).await {
+        Some(serialised) => to.executed(serialised, cache.filter(|_| only_queries)),
+        None => {
+            tracing::warn!(timeout = ?state.request_timeout, "a GraphQL request ran out of time");
+            refusal(
+                StatusCode::SERVICE_UNAVAILABLE,
+                answer.content_type(),
+                errors::json(
+                    codes::INTERNAL_SERVER_ERROR,
+                    "the request took too long and was stopped",
+                    None,
+                ),
+            )
+        }
+    }
+}
+
+/// The request to execute as parsed here; a document that did not parse is
+/// parsed again by the executor, which reports the syntax error.
+fn with_document(
+    mut request: async_graphql::Request,
+    document: Option<ExecutableDocument>,
+) -> async_graphql::Request {
     if let Some(document) = document {
         request.set_parsed_query(document);
     }
-    let Some(serialised) = run_within_budget(state, schema, request).await else {
-        tracing::warn!(timeout = ?state.request_timeout, "a GraphQL request ran out of time");
-        return refusal(
-            StatusCode::SERVICE_UNAVAILABLE,
-            answer.content_type(),
-            errors::json(
-                codes::INTERNAL_SERVER_ERROR,
-                "the request took too long and was stopped",
-                None,
-            ),
-        );
-    };
-    match serialised {
-        Serialised::Data(body) => {
-            let cache = cache.filter(|_| only_queries);
-            // Only GET answers carry an ETag; a cached answer may later serve one.
-            let etag = if method == Method::Get || cache.is_some() {
-                etag_of(&body)
-            } else {
-                String::new()
-            };
-            let fresh = CachedAnswer { etag, body };
-            cache.put(fresh.clone());
-            to.success(fresh)
-        }
-        Serialised::Errors {
-            body,
-            request_failed,
-        } => to.failure(body, request_failed),
-    }
+    request
 }
 
 /// The checks on a request before it runs: GET runs queries only, the
@@ -498,6 +490,28 @@ struct Reply<'a> {
 }
 
 impl Reply<'_> {
+    /// The answer to an executed request: a successful one is cached in
+    /// `cache` when there is one, and carries an ETag when it may be served
+    /// to a GET.
+    fn executed(&self, serialised: Serialised, cache: CacheSlot<'_>) -> Response {
+        match serialised {
+            Serialised::Data(body) => {
+                let etag = if self.method == Method::Get || cache.is_some() {
+                    etag_of(&body)
+                } else {
+                    String::new()
+                };
+                let fresh = CachedAnswer { etag, body };
+                cache.put(fresh.clone());
+                self.success(fresh)
+            }
+            Serialised::Errors {
+                body,
+                request_failed,
+            } => self.failure(body, request_failed),
+        }
+    }
+
     /// A successful answer. Anonymous answers to GET carry an `ETag` (and
     /// get `304` when the client has it) and a short public
     /// `Cache-Control`, so a CDN can carry the read load; answers to
