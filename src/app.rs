@@ -68,6 +68,9 @@ impl App {
                 moderation: settings.moderation,
                 flood: settings.flood,
                 fingerprints: Fingerprints::stored(&store).await?,
+                auto_create: settings
+                    .article_auto_create
+                    .then(|| settings.cors_origins.clone()),
             },
             &settings.limits,
         );
@@ -83,7 +86,15 @@ impl App {
             store: store.clone(),
             keys,
             max_body_bytes: settings.max_body_bytes,
+            cors_origins: settings.cors_origins.clone(),
+            demo: settings.demo,
+            playground: settings.playground,
         };
+        if settings.cors_origins.any() {
+            tracing::warn!(
+                "PARLEY_CORS_ORIGINS is `*`: pages on any site may call this API from a browser"
+            );
+        }
         let router = http::router(state);
         let listener = TcpListener::bind(settings.listen)
             .await

@@ -20,6 +20,8 @@ pub struct NewComment {
     pub author_name: String,
     pub author_email: String,
     pub body: String,
+    /// Where the article is, for creating it on its first comment.
+    pub page: super::article_auto_create::ArticlePage,
 }
 
 /// Parses an id given in the input field `field`.
@@ -34,6 +36,9 @@ pub struct PostRules<'a> {
     pub flood: &'a FloodPolicy,
     pub fingerprints: &'a Fingerprints,
     pub client: Option<IpAddr>,
+    /// The listed origins when the first comment on an unknown slug may
+    /// create its article (`--article-auto-create`); `None` otherwise.
+    pub auto_create: Option<&'a super::origins::CorsOrigins>,
 }
 
 /// Validates and stores a new comment. Under `pre` moderation it waits as
@@ -56,6 +61,14 @@ pub async fn post(
     let name = AuthorName::parse(&input.author_name)?;
     let email = Email::parse(&input.author_email)?;
     let body = CommentBody::parse(&input.body)?;
+    super::article_auto_create::ensure_article(
+        store,
+        events,
+        rules.auto_create,
+        &slug,
+        &input.page,
+    )
+    .await?;
 
     let status = rules.mode.initial_status();
     let txn = store.begin_write().await?;

@@ -6,16 +6,19 @@
 //! permission, apply the rule and write through the store, one transaction
 //! each.
 
+pub mod article_auto_create;
 pub mod article_input;
 pub mod articles;
 pub mod author_name;
 pub mod comment_body;
+pub mod comment_form;
 pub mod comments;
 pub mod email;
 pub mod flood;
 pub mod login_throttle;
 pub mod moderation;
 pub mod moderators;
+pub mod origins;
 pub mod page;
 pub mod password;
 pub mod status;

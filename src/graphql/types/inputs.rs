@@ -3,6 +3,7 @@
 
 use async_graphql::{ID, InputObject};
 
+use crate::domain::article_auto_create::ArticlePage;
 use crate::domain::articles;
 use crate::domain::comments::NewComment;
 
@@ -15,6 +16,12 @@ pub struct PostCommentInput {
     pub author_name: String,
     pub author_email: String,
     pub body: String,
+    /// Address of the article's page. With `--article-auto-create`, the
+    /// first comment on an unknown slug creates the article when this is on
+    /// a listed CORS origin.
+    pub article_url: Option<String>,
+    /// Title for an article created by its first comment (the slug otherwise).
+    pub article_title: Option<String>,
 }
 
 impl From<PostCommentInput> for NewComment {
@@ -25,6 +32,10 @@ impl From<PostCommentInput> for NewComment {
             author_name: input.author_name,
             author_email: input.author_email,
             body: input.body,
+            page: ArticlePage {
+                url: input.article_url,
+                title: input.article_title,
+            },
         }
     }
 }

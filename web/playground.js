@@ -1,0 +1,168 @@
+/*
+ * Parley's playground: GraphiQL with ready-made moderator operations, and a
+ * login box that puts the token into the Authorization header of every
+ * request (the headers editor can still override it). The token is kept in
+ * this page's memory only: reloading the page logs out.
+ */
+(() => {
+  "use strict";
+
+  const OPERATIONS = [
+    {
+      query: `# Comments waiting for a moderator, oldest first.
+query Queue($status: CommentStatus = PENDING, $first: Int = 20, $after: String) {
+  moderationQueue(status: $status, first: $first, after: $after) {
+    nodes {
+      id
+      status
+      authorName
+      authorEmail
+      body
+      createdAt
+      parentId
+      article { slug title }
+    }
+    pageInfo { hasNextPage endCursor }
+  }
+}`,
+      variables: '{\n  "status": "PENDING",\n  "first": 20\n}',
+    },
+    {
+      query: `# Make a comment visible to readers.
+mutation Approve($id: ID!) {
+  approveComment(id: $id) { id status }
+}`,
+      variables: '{\n  "id": ""\n}',
+    },
+    {
+      query: `# Take a comment away from readers (undone by Approve).
+mutation Hide($id: ID!, $reason: String) {
+  hideComment(id: $id, reason: $reason) { id status }
+}`,
+      variables: '{\n  "id": "",\n  "reason": "off topic"\n}',
+    },
+    {
+      query: `# Delete a comment for good; its replies move up to its parent.
+mutation Delete($id: ID!) {
+  deleteComment(id: $id) { deletedId }
+}`,
+      variables: '{\n  "id": ""\n}',
+    },
+    {
+      query: `# Log in with the box above, or run this and the token is used from then on.
+mutation Login($email: String!, $password: String!) {
+  login(email: $email, password: $password) {
+    token
+    expiresAt
+    moderator { name role }
+  }
+}`,
+      variables: '{\n  "email": "",\n  "password": ""\n}',
+    },
+    {
+      query: `# New approved comments of an article, live over /graphql/ws.
+subscription Live($slug: String!) {
+  commentApproved(articleSlug: $slug) { id authorName body createdAt }
+}`,
+      variables: '{\n  "slug": ""\n}',
+    },
+  ];
+
+  let token = null;
+  const status = document.getElementById("parley-status");
+  const loginForm = document.getElementById("parley-login");
+  const session = document.getElementById("parley-session");
+  const who = document.getElementById("parley-who");
+
+  const signedIn = (login) => {
+    token = login.token;
+    who.textContent = `Logged in as ${login.moderator.name} (${login.moderator.role}); the token goes in every request's Authorization header.`;
+    session.hidden = false;
+    loginForm.hidden = true;
+    status.textContent = "";
+  };
+
+  const LOGIN = "mutation Login($email: String!, $password: String!) { login(email: $email, password: $password) { token moderator { name role } } }";
+
+  loginForm.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    status.textContent = "Logging in…";
+    const data = new FormData(loginForm);
+    try {
+      const response = await fetch("/graphql", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Accept: "application/json" },
+        body: JSON.stringify({ query: LOGIN, variables: { email: data.get("email"), password: data.get("password") } }),
+      });
+      const answer = await response.json();
+      if (answer.errors) {
+        status.textContent = answer.errors[0].message;
+        return;
+      }
+      loginForm.reset();
+      signedIn(answer.data.login);
+    } catch {
+      status.textContent = "The server could not be reached.";
+    }
+  });
+
+  document.getElementById("parley-logout").addEventListener("click", async () => {
+    if (token) {
+      await fetch("/graphql", {
+        method: "POST",
+        headers: { "Content-Type": "application/json", Authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: "mutation { logout }" }),
+      }).catch(() => {});
+    }
+    token = null;
+    session.hidden = true;
+    loginForm.hidden = false;
+  });
+
+  const mount = document.getElementById("graphiql");
+  const base = GraphiQL.createFetcher({
+    url: new URL(mount.dataset.endpoint, location.href).href,
+    subscriptionUrl: new URL(mount.dataset.subscriptionEndpoint, location.href).href.replace(/^http/, "ws"),
+    enableIncrementalDelivery: false,
+  });
+  // GraphiQL can keep the operation name of the tab run before: one the
+  // document does not define is dropped, and the server runs its only one.
+  const defines = (query, name) =>
+    new RegExp(`\\b(query|mutation|subscription)\\s+${name}\\b`).test(query);
+  const fetcher = async (params, options = {}) => {
+    if (params.operationName && !defines(params.query, params.operationName)) {
+      params = { ...params, operationName: null };
+    }
+    const headers = { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(options.headers || {}) };
+    const result = await base(params, { ...options, headers });
+    // A login run in the editor signs the playground in too.
+    if (result && result.data && result.data.login && result.data.login.token && result.data.login.moderator) {
+      signedIn(result.data.login);
+    }
+    return result;
+  };
+
+  // Tabs and headers live in memory: nothing of a session outlives the page.
+  const memory = new Map();
+  const storage = {
+    getItem: (key) => (memory.has(key) ? memory.get(key) : null),
+    setItem: (key, value) => memory.set(key, String(value)),
+    removeItem: (key) => memory.delete(key),
+    clear: () => memory.clear(),
+    get length() {
+      return memory.size;
+    },
+  };
+
+  const root = ReactDOM.createRoot(mount);
+  root.render(
+    React.createElement(GraphiQL, {
+      fetcher,
+      defaultTabs: OPERATIONS,
+      defaultEditorToolsVisibility: "variables",
+      shouldPersistHeaders: false,
+      storage,
+    }),
+  );
+  document.documentElement.dataset.playgroundReady = "true";
+})();
