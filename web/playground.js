@@ -159,6 +159,8 @@ subscription Live($slug: String!) {
     React.createElement(GraphiQL, {
       fetcher,
       defaultTabs: OPERATIONS,
+      // The first tab's variables (GraphiQL fills its editor from this prop).
+      variables: OPERATIONS[0].variables,
       defaultEditorToolsVisibility: "variables",
       shouldPersistHeaders: false,
       storage,
