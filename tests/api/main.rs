@@ -7,6 +7,7 @@ mod limits;
 
 mod answer_size;
 mod auth;
+mod browser;
 mod caching;
 mod cli;
 mod counts;
