@@ -662,3 +662,42 @@ async fn a_moderator_logs_in_and_approves_from_the_playground() {
     let violations: Vec<String> = eval(&page, "window.__violations").await;
     assert!(violations.is_empty(), "CSP violations: {violations:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_home_and_demo_pages_need_nothing_from_another_host() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let token = app.admin_token().await;
+    app.gql_as(
+        &token,
+        "mutation { upsertArticle(input: { slug: \"parley-demo\", title: \"Council passes the budget\" }) { id } }",
+        json!({}),
+    )
+    .await;
+    app.post_approved(&token, "parley-demo", "Ann", "A first comment.", None)
+        .await;
+    let chromium = Chromium::launch().await;
+    let page = chromium.page().await;
+    page.goto(app.base.clone()).await.unwrap();
+    let snippet: String = eval(&page, "document.querySelector('pre').textContent").await;
+    assert!(
+        snippet.contains(&format!("{}/embed.js", app.base)),
+        "{snippet}"
+    );
+    page.goto(format!("{}/demo", app.base)).await.unwrap();
+    wait_until(&page, &format!("{THREAD}?.querySelector('[data-parley-comment]') && document.querySelector('[data-parley-count]').textContent === '1'"), Duration::from_secs(10), "the demo thread").await;
+    // Live on the same origin too.
+    let id = app
+        .post_approved(&token, "parley-demo", "Bo", "Live on the demo.", None)
+        .await;
+    wait_until(
+        &page,
+        &format!("{THREAD}.querySelector('[data-parley-comment=\"{id}\"]')"),
+        Duration::from_secs(2),
+        "the live comment",
+    )
+    .await;
+    let external = chromium.external_requests(&[&app.base]);
+    assert!(external.is_empty(), "requests to other hosts: {external:?}");
+    let violations: Vec<String> = eval(&page, "window.__violations").await;
+    assert!(violations.is_empty(), "CSP violations: {violations:?}");
+}

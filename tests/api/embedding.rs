@@ -366,3 +366,22 @@ async fn the_playground_is_served_whole_with_strict_headers() {
         assert_eq!(file.status(), StatusCode::OK, "{licence}");
     }
 }
+
+#[tokio::test]
+async fn the_widget_stays_under_twenty_kilobytes_gzipped() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let mut total = 0;
+    for path in ["/embed.js", "/embed.css"] {
+        let response = app
+            .client()
+            .get(format!("{}{path}", app.base))
+            .header(reqwest::header::ACCEPT_ENCODING, "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.headers()["content-encoding"], "gzip", "{path}");
+        total += response.bytes().await.unwrap().len();
+    }
+    eprintln!("embed.js and embed.css, gzipped: {total} bytes");
+    assert!(total < 20 * 1024, "{total} bytes");
+}
