@@ -34,8 +34,8 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::compression::CompressionLayer;
 use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::TokenKeys;
@@ -97,11 +97,13 @@ pub fn router(state: AppState) -> Router {
         .route("/playground/{file}", get(playground::asset))
         .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
         // Worth it from a few hundred bytes; the ETags are weak, so they
-        // hold across encodings.
+        // hold across encodings. Level 4 of either: answers are compressed
+        // on every request, and brotli's default (11) costs milliseconds.
         .layer(
             CompressionLayer::new()
                 .gzip(true)
                 .br(true)
+                .quality(CompressionLevel::Precise(4))
                 .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_FROM_BYTES))),
         )
         // The GraphQL handler reads its body under the same cap and answers
