@@ -125,13 +125,30 @@ subscription Live($slug: String!) {
     subscriptionUrl: new URL(mount.dataset.subscriptionEndpoint, location.href).href.replace(/^http/, "ws"),
     enableIncrementalDelivery: false,
   });
-  // GraphiQL can keep the operation name of the tab run before: one the
-  // document does not define is dropped, and the server runs its only one.
-  const defines = (query, name) =>
-    new RegExp(`\\b(query|mutation|subscription)\\s+${name}\\b`).test(query);
+  // GraphiQL can keep the operation name of the tab run before, or send
+  // none: either is replaced by the document's own when it has one (the
+  // name is also what tells the fetcher that a subscription goes over the
+  // WebSocket).
+  // After a tab switch it can also hand over the previous tab's parsed
+  // document, so a subscription is recognised from the text here.
+  const operations = (query) =>
+    [...query.replace(/#[^\n]*/g, "").matchAll(/\b(query|mutation|subscription)\s+([_A-Za-z][_0-9A-Za-z]*)/g)].map(
+      (m) => ({ kind: m[1], name: m[2] }),
+    );
   const fetcher = async (params, options = {}) => {
-    if (params.operationName && !defines(params.query, params.operationName)) {
-      params = { ...params, operationName: null };
+    const ops = operations(params.query);
+    if (!ops.some((op) => op.name === params.operationName)) {
+      params = { ...params, operationName: ops.length === 1 ? ops[0].name : null };
+    }
+    const chosen = ops.find((op) => op.name === params.operationName);
+    if (chosen && chosen.kind === "subscription") {
+      options = {
+        ...options,
+        documentAST: {
+          kind: "Document",
+          definitions: [{ kind: "OperationDefinition", operation: "subscription", name: { kind: "Name", value: chosen.name } }],
+        },
+      };
     }
     const headers = { ...(token ? { Authorization: `Bearer ${token}` } : {}), ...(options.headers || {}) };
     const result = await base(params, { ...options, headers });

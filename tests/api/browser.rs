@@ -657,6 +657,48 @@ async fn a_moderator_logs_in_and_approves_from_the_playground() {
         .await;
     assert_eq!(visible["data"]["comment"]["status"], "APPROVED");
 
+    // The Live subscription runs over /graphql/ws from the playground.
+    eval::<bool>(&page, "([...document.querySelectorAll('.graphiql-tab')].find(t => t.textContent.includes('Live')).querySelector('button').click(), true)").await;
+    wait_until(&page, "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue().includes('commentApproved')", Duration::from_secs(5), "the Live tab").await;
+    eval::<bool>(&page, &format!("(document.querySelector('.graphiql-editor-tool .CodeMirror').CodeMirror.setValue(JSON.stringify({{ slug: {SLUG:?} }})), true)")).await;
+    eval::<bool>(
+        &page,
+        "(document.querySelector('.graphiql-execute-button').click(), true)",
+    )
+    .await;
+    // The subscription starts at some point after the click: comments are
+    // approved until one shows, within a deadline.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut shown = false;
+    for n in 0.. {
+        app.post_approved(
+            &token,
+            SLUG,
+            "Lin",
+            &format!("Live from the playground {n}"),
+            None,
+        )
+        .await;
+        let until = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < until && !shown {
+            shown = eval(
+                &page,
+                &format!("{result}.includes('Live from the playground')"),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if shown || Instant::now() > deadline {
+            break;
+        }
+    }
+    if !shown {
+        let pane: String = eval(&page, result).await;
+        let requested = chromium.requested.lock().unwrap().clone();
+        let violations: Vec<String> = eval(&page, "window.__violations").await;
+        panic!("no live comment reached the playground: {pane} {requested:?} {violations:?}");
+    }
+
     let external = chromium.external_requests(&[&app.base]);
     assert!(external.is_empty(), "requests to other hosts: {external:?}");
     let violations: Vec<String> = eval(&page, "window.__violations").await;
