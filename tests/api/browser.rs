@@ -430,6 +430,17 @@ async fn a_reader_on_a_listed_site_reads_posts_and_sees_approvals_live(backend: 
     let forgotten: u32 = eval(&page, "localStorage.length").await;
     assert_eq!(forgotten, 0);
 
+    // Comments closed while the page is open: the next post hides the form
+    // behind a notice.
+    app.gql_as(
+        &token,
+        "mutation($slug: String!) { upsertArticle(input: { slug: $slug, title: \"Closed\", commentsOpen: false }) { id } }",
+        json!({ "slug": SLUG }),
+    )
+    .await;
+    eval::<bool>(&page, &fill("Maria", "maria@readers.example", "Too late?")).await;
+    wait_until(&page, &format!("!{t}.querySelector('form[data-parley-form]') && {t}.querySelector('.respond .message')?.textContent === 'Comments are closed.'"), Duration::from_secs(5), "the closed notice").await;
+
     let external = chromium.external_requests(&[&site.origin, &app.base]);
     assert!(external.is_empty(), "requests to other hosts: {external:?}");
     let violations: Vec<String> = eval(&page, "window.__violations").await;
