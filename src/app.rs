@@ -85,6 +85,9 @@ impl App {
                 moderation: settings.moderation,
                 flood: settings.flood,
                 fingerprints: Fingerprints::stored(&store).await?,
+                auto_create: settings
+                    .article_auto_create
+                    .then(|| settings.cors_origins.clone()),
             },
             &settings.limits,
         );
@@ -130,7 +133,15 @@ impl App {
                 ping_interval: limits.websocket_ping_interval,
                 idle_timeout: limits.websocket_idle_timeout,
             },
+            cors_origins: settings.cors_origins.clone(),
+            demo: settings.demo,
+            playground: settings.playground,
         };
+        if settings.cors_origins.any() {
+            tracing::warn!(
+                "PARLEY_CORS_ORIGINS is `*`: pages on any site may call this API from a browser"
+            );
+        }
         let router = http::router(state);
         let listener = TcpListener::bind(settings.listen)
             .await

@@ -16,6 +16,7 @@ use ipnet::IpNet;
 use secrecy::SecretString;
 
 use crate::domain::flood::FloodPolicy;
+use crate::domain::origins::CorsOrigins;
 use crate::domain::{ModerationMode, ModeratorRole};
 use crate::graphql::QueryLimits;
 use crate::http::connections::ConnectionLimits;
@@ -209,6 +210,25 @@ pub struct ServeArgs {
     /// Email of the admin to create when there is no moderator yet (with `PARLEY_ADMIN_PASSWORD`).
     #[arg(long, env = "PARLEY_ADMIN_EMAIL", global = true)]
     pub admin_email: Option<String>,
+    /// Origins whose pages may call the API (`https://news.example`),
+    /// comma-separated; `*` for any. None by default: same origin only.
+    #[arg(
+        long,
+        env = "PARLEY_CORS_ORIGINS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_origins: Vec<String>,
+    /// Whether the first comment posted to an unknown slug creates its
+    /// article, when the post's `articleUrl` is on a listed CORS origin.
+    #[arg(long, env = "PARLEY_ARTICLE_AUTO_CREATE", default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub article_auto_create: bool,
+    /// Whether `/demo` shows a sample article with the thread embedded.
+    #[arg(long, env = "PARLEY_DEMO", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub demo: bool,
+    /// Whether `GET /graphql` from a browser serves the moderators' playground.
+    #[arg(long, env = "PARLEY_PLAYGROUND", default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub playground: bool,
 }
 
 #[derive(Debug, Args)]
@@ -259,6 +279,11 @@ pub struct Settings {
     /// Signs login tokens; never printed (see `secrecy`).
     pub jwt_secret: Option<SecretString>,
     pub admin: Option<AdminBootstrap>,
+    /// Origins whose pages may call the API.
+    pub cors_origins: CorsOrigins,
+    pub article_auto_create: bool,
+    pub demo: bool,
+    pub playground: bool,
 }
 
 /// The first admin, from `PARLEY_ADMIN_EMAIL` and `PARLEY_ADMIN_PASSWORD`.
@@ -336,6 +361,10 @@ impl Settings {
             statement_counter: None,
             jwt_secret: secret("PARLEY_JWT_SECRET"),
             admin,
+            cors_origins: CorsOrigins::parse(&serve.cors_origins)?,
+            article_auto_create: serve.article_auto_create,
+            demo: serve.demo,
+            playground: serve.playground,
         })
     }
 
@@ -360,6 +389,10 @@ impl Settings {
             statement_counter: None,
             jwt_secret: None,
             admin: None,
+            cors_origins: CorsOrigins::default(),
+            article_auto_create: false,
+            demo: true,
+            playground: true,
         }
     }
 }

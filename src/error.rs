@@ -50,6 +50,9 @@ pub enum Field {
     Url,
     /// A moderator's reason for an action.
     Reason,
+    /// The page and title of an article a first comment creates.
+    ArticleUrl,
+    ArticleTitle,
 }
 
 /// Every way a request can fail, by what the client can do about it.

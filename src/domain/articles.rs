@@ -93,3 +93,14 @@ pub async fn find_by_slug(store: &Store, raw: &str) -> AppResult<Option<article:
     };
     Ok(articles::find_by_slug(store.db(), slug.as_str()).await?)
 }
+
+/// The articles with these slugs, for a page of comment counts; slugs that
+/// could not be any article's are skipped.
+pub async fn find_by_slugs(store: &Store, raw: &[String]) -> AppResult<Vec<article::Model>> {
+    let slugs: Vec<String> = raw
+        .iter()
+        .filter_map(|raw| ArticleSlug::parse(raw).ok())
+        .map(|slug| slug.as_str().to_owned())
+        .collect();
+    Ok(articles::find_by_slugs(store.db(), &slugs).await?)
+}

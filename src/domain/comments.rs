@@ -9,6 +9,7 @@ use crate::events::CommentEvents;
 use crate::store::entities::comment;
 use crate::store::{Store, articles, comments, now_micros};
 
+use super::article_auto_create::ArticlePage;
 use super::flood::{self, Fingerprints, FloodPolicy};
 use super::id;
 use super::{ArticleSlug, AuthorName, CommentBody, CommentStatus, Email, ModerationMode};
@@ -22,6 +23,8 @@ pub struct NewComment {
     pub author_name: AuthorName,
     pub author_email: Email,
     pub body: CommentBody,
+    /// Where the article is, for creating it on its first comment.
+    pub page: ArticlePage,
 }
 
 impl NewComment {
@@ -33,6 +36,7 @@ impl NewComment {
         author_name: &str,
         author_email: &str,
         body: &str,
+        page: ArticlePage,
     ) -> AppResult<Self> {
         Ok(Self {
             article_slug: ArticleSlug::parse_field(article_slug, Field::ArticleSlug)?,
@@ -45,6 +49,7 @@ impl NewComment {
             author_name: AuthorName::parse(author_name)?,
             author_email: Email::parse(author_email)?,
             body: CommentBody::parse(body)?,
+            page,
         })
     }
 }
@@ -55,6 +60,9 @@ pub struct PostRules<'a> {
     pub flood: &'a FloodPolicy,
     pub fingerprints: &'a Fingerprints,
     pub client: Option<IpAddr>,
+    /// The listed origins when the first comment on an unknown slug may
+    /// create its article (`--article-auto-create`); `None` otherwise.
+    pub auto_create: Option<&'a super::origins::CorsOrigins>,
 }
 
 /// Validates and stores a new comment. Under `pre` moderation it waits as
@@ -75,7 +83,10 @@ pub async fn post(
         author_name: name,
         author_email: email,
         body,
+        page,
     } = input;
+    super::article_auto_create::ensure_article(store, events, rules.auto_create, &slug, &page)
+        .await?;
 
     let status = rules.mode.initial_status();
     let txn = store.begin_write().await?;

@@ -7,11 +7,13 @@
 //! each.
 
 pub mod accounts;
+pub mod article_auto_create;
 pub mod article_input;
 pub mod articles;
 pub mod audit;
 pub mod author_name;
 pub mod comment_body;
+pub mod comment_form;
 pub mod comments;
 pub mod email;
 pub mod email_privacy;
@@ -19,6 +21,7 @@ pub mod flood;
 pub mod id;
 pub mod login_throttle;
 pub mod moderation;
+pub mod origins;
 pub mod rate_window;
 pub mod sessions;
 pub mod status;

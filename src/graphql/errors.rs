@@ -30,6 +30,8 @@ pub fn field_name(field: Field) -> &'static str {
         Field::Title => "title",
         Field::Url => "url",
         Field::Reason => "reason",
+        Field::ArticleUrl => "articleUrl",
+        Field::ArticleTitle => "articleTitle",
     }
 }
 

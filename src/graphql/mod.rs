@@ -45,6 +45,8 @@ pub struct Services {
     pub moderation: ModerationMode,
     pub flood: FloodPolicy,
     pub fingerprints: Fingerprints,
+    /// The listed CORS origins when `--article-auto-create` is on.
+    pub auto_create: Option<crate::domain::origins::CorsOrigins>,
 }
 
 /// The client a request came from as per-address limits see it: the

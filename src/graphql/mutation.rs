@@ -21,6 +21,7 @@ impl Mutation {
             flood: &services.flood,
             fingerprints: &services.fingerprints,
             client: ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
+            auto_create: services.auto_create.as_ref(),
         };
         let stored =
             comments::post(&services.store, &services.events, rules, input.parse()?).await?;

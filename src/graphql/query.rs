@@ -2,12 +2,15 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
-use super::types::{Article, Comment, CommentConnection, CommentStatus, Moderator};
+use super::types::{Article, Comment, CommentConnection, CommentForm, CommentStatus, Moderator};
 use super::{services, viewer};
 use crate::auth::Viewer;
 use crate::domain::{self, PageRequest, accounts, threads};
 
 pub struct Query;
+
+/// Most slugs `articles` takes at once.
+pub const MAX_SLUGS: usize = 100;
 
 #[Object]
 impl Query {
@@ -15,6 +18,61 @@ impl Query {
     async fn article(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Article>> {
         let found = domain::articles::find_by_slug(&services(ctx).store, &slug).await?;
         Ok(found.map(Article::from))
+    }
+
+    /// The articles with these slugs, in the same order, null for unknown
+    /// ones: the comment counts of an index page in one request. At most
+    /// 100 slugs.
+    #[graphql(complexity = "slugs.len().max(1) * child_complexity")]
+    async fn articles(
+        &self,
+        ctx: &Context<'_>,
+        slugs: Vec<String>,
+    ) -> Result<Vec<Option<Article>>> {
+        if slugs.len() > MAX_SLUGS {
+            return Err(super::errors::bad_input(
+                "slugs",
+                &format!("at most {MAX_SLUGS} slugs may be asked for at once"),
+            ));
+        }
+        let found = domain::articles::find_by_slugs(&services(ctx).store, &slugs).await?;
+        Ok(slugs
+            .iter()
+            .map(|slug| {
+                found
+                    .iter()
+                    .find(|a| a.slug == slug.trim())
+                    .cloned()
+                    .map(Article::from)
+            })
+            .collect())
+    }
+
+    /// The comment form for an article, as the server will take it: its
+    /// fields (named as in `PostCommentInput`), which are required, their
+    /// maximum lengths, whether comments are open, and the moderation mode.
+    /// Give `articleUrl` for an article not created yet: with
+    /// `--article-auto-create`, comments are open when that page is on a
+    /// listed origin.
+    async fn comment_form(
+        &self,
+        ctx: &Context<'_>,
+        article_slug: String,
+        article_url: Option<String>,
+    ) -> Result<CommentForm> {
+        let services = services(ctx);
+        let comments_open = domain::comment_form::comments_open(
+            &services.store,
+            services.auto_create.as_ref(),
+            &article_slug,
+            article_url.as_deref(),
+        )
+        .await?;
+        Ok(CommentForm(domain::comment_form::CommentForm {
+            comments_open,
+            moderation: services.moderation,
+            fields: domain::comment_form::fields(),
+        }))
     }
 
     /// Readers get APPROVED comments only, else null; moderators get any.

@@ -4,16 +4,16 @@
 //! answer comes in the media type the client's `Accept` asks for, with the
 //! status codes of the GraphQL-over-HTTP spec.
 
-use async_graphql::http::GraphiQLSource;
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use axum::body::{Body, Bytes};
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 
 use super::AppState;
+use super::assets;
 use super::client_addr::client_ip;
 use super::read_cache::{CachedAnswer, ReadCache, etag_of};
 use crate::auth::Credentials;
@@ -174,15 +174,8 @@ pub async fn get_graphql(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
-    if query.is_empty() && wants_html(&headers) {
-        return Html(
-            GraphiQLSource::build()
-                .endpoint("/graphql")
-                .subscription_endpoint("/graphql/ws")
-                .title("Parley")
-                .finish(),
-        )
-        .into_response();
+    if query.is_empty() && state.playground && wants_html(&headers) {
+        return super::playground::page(&headers);
     }
     let Some(answer) = Answer::negotiate(&headers) else {
         return request_error(
@@ -530,7 +523,7 @@ impl Reply<'_> {
                 .headers
                 .get(header::IF_NONE_MATCH)
                 .and_then(|v| v.to_str().ok())
-                .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == body.etag));
+                .is_some_and(|tags| assets::etag_matches(tags, &body.etag));
         let mut response = if client_has_it {
             StatusCode::NOT_MODIFIED.into_response()
         } else {
@@ -548,7 +541,7 @@ impl Reply<'_> {
         if let Ok(value) = HeaderValue::from_str(&cache_control) {
             headers.insert(header::CACHE_CONTROL, value);
         }
-        if public_get && let Ok(value) = HeaderValue::from_str(&body.etag) {
+        if public_get && let Ok(value) = HeaderValue::from_str(&assets::weak(&body.etag)) {
             headers.insert(header::ETAG, value);
         }
         response

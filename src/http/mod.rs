@@ -6,11 +6,22 @@
 //! | `GET /graphql` | queries only; GraphiQL for a browser |
 //! | `GET /graphql/ws` | subscriptions (`graphql-transport-ws`) |
 //! | `GET /healthz` | 200 when the database answers, else 503 |
+//! | `GET /embed.js`, `/embed.css` | the embeddable comment thread |
+//! | `GET /`, `/demo` | what this server is; a sample article with the thread |
+//! | `GET /playground/…` | the playground's scripts and styles |
+//!
+//! Every answer is compressed (gzip or brotli) when the client accepts it
+//! and the body is worth it; pages on the origins listed with
+//! `--cors-origins` may call the API (see `cors`).
 
+mod assets;
 mod client_addr;
 pub mod connections;
+pub mod cors;
 mod graphql;
 mod health;
+mod pages;
+mod playground;
 mod read_cache;
 mod subscriptions;
 
@@ -25,6 +36,8 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use tokio::sync::Semaphore;
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::compression::predicate::{DefaultPredicate, Predicate, SizeAbove};
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::trace::TraceLayer;
 
 use crate::auth::TokenKeys;
@@ -58,15 +71,47 @@ pub struct AppState {
     pub websockets: Arc<connections::Slots>,
     /// The time limits and caps of each WebSocket.
     pub socket_limits: SocketLimits,
+    /// Origins whose pages may call the API.
+    pub cors_origins: crate::domain::origins::CorsOrigins,
+    /// Whether `/demo` is served.
+    pub demo: bool,
+    /// Whether the playground is served.
+    pub playground: bool,
 }
+
+/// Smallest answer worth compressing, in bytes.
+const COMPRESS_FROM_BYTES: u16 = 256;
 
 /// The whole HTTP surface of Parley.
 pub fn router(state: AppState) -> Router {
     let max_body_bytes = state.max_body_bytes;
     Router::new()
         .route("/graphql", get(graphql::get_graphql).post(graphql::post_graphql))
-        .route("/graphql/ws", get(subscriptions::graphql_ws))
+        .route(
+            "/graphql/ws",
+            get(subscriptions::graphql_ws).route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                cors::websocket_origin,
+            )),
+        )
         .route("/healthz", get(health::healthz))
+        .route("/", get(pages::home))
+        .route("/demo", get(pages::demo))
+        .route("/embed.js", get(assets::embed_js))
+        .route("/embed.css", get(assets::embed_css))
+        .route("/site.css", get(assets::site_css))
+        .route("/playground/{file}", get(playground::asset))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), cors::cors))
+        // Worth it from a few hundred bytes; the ETags are weak, so they
+        // hold across encodings. Level 4 of either: answers are compressed
+        // on every request, and brotli's default (11) costs milliseconds.
+        .layer(
+            CompressionLayer::new()
+                .gzip(true)
+                .br(true)
+                .quality(CompressionLevel::Precise(4))
+                .compress_when(DefaultPredicate::new().and(SizeAbove::new(COMPRESS_FROM_BYTES))),
+        )
         // The GraphQL handler reads its body under the same cap and answers
         // in JSON; this guards every other route.
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -91,3 +91,18 @@ pub async fn update(
     .update(db)
     .await
 }
+
+/// The articles with these slugs, in no particular order; unknown ones are
+/// left out.
+pub async fn find_by_slugs(
+    db: &impl ConnectionTrait,
+    slugs: &[String],
+) -> Result<Vec<article::Model>, DbErr> {
+    if slugs.is_empty() {
+        return Ok(Vec::new());
+    }
+    Article::find()
+        .filter(article::Column::Slug.is_in(slugs.iter().cloned()))
+        .all(db)
+        .await
+}

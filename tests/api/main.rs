@@ -10,11 +10,14 @@ mod limits;
 
 mod answer_size;
 mod auth;
+mod browser;
 mod caching;
 mod cli;
 mod connections;
 mod counts;
+mod cross_origin;
 mod email_history;
+mod embedding;
 mod flood;
 mod moderation;
 mod outage;

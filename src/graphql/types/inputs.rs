@@ -3,6 +3,7 @@
 
 use async_graphql::{ID, InputObject};
 
+use crate::domain::article_auto_create::ArticlePage;
 use crate::domain::articles;
 use crate::domain::comments::NewComment;
 use crate::error::AppResult;
@@ -16,6 +17,12 @@ pub struct PostCommentInput {
     pub author_name: String,
     pub author_email: String,
     pub body: String,
+    /// Address of the article's page. With `--article-auto-create`, the
+    /// first comment on an unknown slug creates the article when this is on
+    /// a listed CORS origin.
+    pub article_url: Option<String>,
+    /// Title for an article created by its first comment (the slug otherwise).
+    pub article_title: Option<String>,
 }
 
 impl PostCommentInput {
@@ -27,6 +34,10 @@ impl PostCommentInput {
             &self.author_name,
             &self.author_email,
             &self.body,
+            ArticlePage {
+                url: self.article_url.clone(),
+                title: self.article_title.clone(),
+            },
         )
     }
 }

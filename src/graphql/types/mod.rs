@@ -3,6 +3,7 @@
 
 mod article;
 mod comment;
+mod comment_form;
 mod connection;
 mod inputs;
 mod moderator;
@@ -10,6 +11,7 @@ mod scalars;
 
 pub use article::Article;
 pub use comment::Comment;
+pub use comment_form::{CommentForm, CommentFormField, ModerationMode};
 pub use connection::CommentConnection;
 pub use inputs::{ArticleInput, PostCommentInput};
 pub use moderator::{DeleteCommentPayload, LoginPayload, Moderator};
