@@ -324,6 +324,8 @@
           }
           if (message.type === "connection_ack") {
             socket.send(JSON.stringify({ id: "1", type: "subscribe", payload: { query: S_LIVE, variables: { slug: this.slug } } }));
+            // A hook for site scripts and tests: new comments now arrive live.
+            this.host.dataset.parleyLive = "subscribed";
           } else if (message.type === "next" && message.payload && message.payload.data) {
             this.arrive(message.payload.data.commentApproved);
           } else if (message.type === "ping") {
@@ -331,6 +333,7 @@
           }
         };
         socket.onclose = () => {
+          delete this.host.dataset.parleyLive;
           if (!opened && !everOpened && ++failures >= 2) {
             this.poll();
             return;

@@ -402,6 +402,13 @@ async fn a_reader_on_a_listed_site_reads_posts_and_sees_approvals_live(backend: 
     assert!(errors_cleared);
 
     // A moderator approves it; it appears in the open page without a reload.
+    wait_until(
+        &page,
+        "document.querySelector('[data-parley-live=\"subscribed\"]')",
+        Duration::from_secs(10),
+        "the live subscription",
+    )
+    .await;
     app.approve(&token, &pending_id).await;
     let approved_at = Instant::now();
     wait_until(&page, &format!("(() => {{ const c = {t}.querySelector('[data-parley-comment=\"{pending_id}\"]'); return c && !c.querySelector('[data-parley-pending]'); }})()"), Duration::from_secs(2), "the approved comment, live").await;
@@ -519,6 +526,13 @@ async fn the_thread_works_under_a_strict_csp_without_violations() {
     )
     .await;
     let id: String = eval(&page, &format!("{t}.querySelector('[data-parley-pending]').closest('[data-parley-comment]').dataset.parleyComment")).await;
+    wait_until(
+        &page,
+        "document.querySelector('[data-parley-live=\"subscribed\"]')",
+        Duration::from_secs(10),
+        "the live subscription",
+    )
+    .await;
     app.approve(&token, &id).await;
     wait_until(
         &page,
@@ -738,6 +752,13 @@ async fn the_home_and_demo_pages_need_nothing_from_another_host() {
     );
     page.goto(format!("{}/demo", app.base)).await.unwrap();
     wait_until(&page, &format!("{THREAD}?.querySelector('[data-parley-comment]') && document.querySelector('[data-parley-count]').textContent === '1'"), Duration::from_secs(10), "the demo thread").await;
+    wait_until(
+        &page,
+        "document.querySelector('[data-parley-live=\"subscribed\"]')",
+        Duration::from_secs(10),
+        "the live subscription",
+    )
+    .await;
     // Live on the same origin too.
     let id = app
         .post_approved(&token, "parley-demo", "Bo", "Live on the demo.", None)
