@@ -3,18 +3,16 @@
 //! and once the answer would pass the cap no further resolver runs and the
 //! whole answer is replaced by one error. The cost limit keeps what a
 //! request may ask for in proportion; this cap bounds what it can get,
-//! whatever the data holds. Subscriptions are weighed per event.
+//! whatever the data holds. A subscription's events are weighed one by one:
+//! async-graphql runs the `execute` hook for each.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, NextSubscribe,
-    ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, ResolveInfo,
 };
 use async_graphql::{Response, ServerError, ServerResult, Value};
-use futures_util::StreamExt;
-use futures_util::stream::BoxStream;
 
 /// Installs the cap of `max_bytes` on every request of a schema.
 pub struct AnswerSizeLimit {
@@ -23,17 +21,16 @@ pub struct AnswerSizeLimit {
 
 impl ExtensionFactory for AnswerSizeLimit {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AnswerWeight(Arc::new(Weight {
+        Arc::new(AnswerWeight(Weight {
             max_bytes: self.max_bytes,
             bytes: AtomicUsize::new(0),
             over: AtomicBool::new(false),
-        })))
+        }))
     }
 }
 
-/// The extension of one request, around its weight (shared with the stream
-/// of a subscription, which outlives the call that sets it up).
-struct AnswerWeight(Arc<Weight>);
+/// The extension of one request (or one subscription), around its weight.
+struct AnswerWeight(Weight);
 
 /// The weight of one answer (or of one subscription event) so far.
 struct Weight {
@@ -91,25 +88,6 @@ impl Extension for AnswerWeight {
             return self.0.refusal();
         }
         response
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        // Each event is weighed from zero.
-        let weight = self.0.clone();
-        next.run(ctx, stream)
-            .map(move |response| {
-                if weight.finish() {
-                    weight.refusal()
-                } else {
-                    response
-                }
-            })
-            .boxed()
     }
 
     async fn resolve(

@@ -58,9 +58,16 @@ fn page(headers: &HeaderMap, title: &str, body: &str) -> Response {
     let csp = format!(
         "default-src 'self'; connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
     );
+    guarded_html(html, &csp, "no-cache")
+}
+
+/// An HTML page of Parley's own with its security headers: the
+/// Content-Security-Policy `csp`, `nosniff`, `no-referrer`, and
+/// `cache_control`.
+pub fn guarded_html(html: String, csp: &str, cache_control: &'static str) -> Response {
     let mut response = Html(html).into_response();
     let out = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&csp) {
+    if let Ok(value) = HeaderValue::from_str(csp) {
         out.insert(header::CONTENT_SECURITY_POLICY, value);
     }
     out.insert(
@@ -71,7 +78,10 @@ fn page(headers: &HeaderMap, title: &str, body: &str) -> Response {
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
-    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    out.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(cache_control),
+    );
     response
 }
 

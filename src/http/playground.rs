@@ -11,7 +11,7 @@ use std::sync::OnceLock;
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
@@ -183,20 +183,9 @@ pub fn page(headers: &HeaderMap) -> Response {
          img-src 'self' data:; connect-src {connect}; frame-ancestors 'none'; base-uri 'none'; \
          form-action 'none'; object-src 'none'"
     );
-    let mut response = Html(html).into_response();
-    let out = response.headers_mut();
-    if let Ok(value) = HeaderValue::from_str(&csp) {
-        out.insert(header::CONTENT_SECURITY_POLICY, value);
-    }
-    out.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    out.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
-    out.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    out.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    let mut response = super::pages::guarded_html(html, &csp, "no-store");
+    response
+        .headers_mut()
+        .insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
 }
