@@ -64,6 +64,13 @@ impl App {
             None => TokenKeys::stored(&store, settings.token_ttl).await?,
         };
         ensure_a_moderator(&store, &settings).await?;
+        crate::domain::moderation_settings::ensure(&store, settings.moderation)
+            .await
+            .map_err(|err| match err {
+                crate::error::AppError::Internal(source) => source,
+                other => anyhow::anyhow!(other.message()),
+            })
+            .map_err(|err| err.context("could not store the initial moderation settings"))?;
         // The first failed login should not pay for the dummy hash.
         tokio::spawn(password::warm_up());
 
@@ -82,7 +89,7 @@ impl App {
                 store: store.clone(),
                 keys: keys.clone(),
                 events: events.clone(),
-                moderation: settings.moderation,
+                settings: Default::default(),
                 flood: settings.flood,
                 fingerprints: Fingerprints::stored(&store).await?,
                 auto_create: settings

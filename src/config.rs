@@ -88,7 +88,9 @@ pub struct ServeArgs {
         global = true
     )]
     pub listen: SocketAddr,
-    /// `pre`: new comments wait for a moderator; `post`: they show at once.
+    /// The site's moderation mode on a new database (`pre`: new comments
+    /// wait for a moderator; `post`: they show at once). Afterwards it is a
+    /// moderation setting, changed with `updateModerationSettings`.
     #[arg(long, env = "PARLEY_MODERATION", value_enum, default_value_t = defaults::MODERATION, global = true)]
     pub moderation: ModerationMode,
     /// Largest request body accepted, in bytes.

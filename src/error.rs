@@ -53,6 +53,23 @@ pub enum Field {
     /// The page and title of an article a first comment creates.
     ArticleUrl,
     ArticleTitle,
+    /// The moderation settings, and an article's overrides of them.
+    MaxLinks,
+    HoldWords,
+    BlockWords,
+    BlockedEmailDomains,
+    CloseAfterDays,
+    EditWindowMinutes,
+    /// The comment ids of a bulk action.
+    Ids,
+    /// The secret an author received with their comment.
+    AuthorToken,
+    /// The earliest time of a log page.
+    Since,
+    /// The moderator a log page is narrowed to.
+    ModeratorId,
+    /// The comment an action starts from.
+    CommentId,
 }
 
 /// Every way a request can fail, by what the client can do about it.

@@ -1,6 +1,8 @@
 //! What changes, told to whoever needs to know:
 //! - comments becoming visible to readers, for the `commentApproved`
 //!   subscription (subscribers of this instance);
+//! - comments entering or leaving the moderation queue, for the
+//!   moderators' `moderationQueueChanged` subscription (this instance);
 //! - a generation number that moves on every change readers could see, so
 //!   cached anonymous answers are never served stale. On PostgreSQL every
 //!   change is also announced with `NOTIFY` inside its transaction, and each
@@ -23,7 +25,28 @@ pub use crate::store::CHANGES_CHANNEL;
 #[derive(Clone, Debug)]
 pub struct CommentEvents {
     sender: broadcast::Sender<comment::Model>,
+    queue: broadcast::Sender<QueueEvent>,
     changes: Arc<Changes>,
+}
+
+/// How a comment moved in or out of the moderation queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QueueChange {
+    /// Posted, and not approved at once (PENDING, or HIDDEN by the rules).
+    Added,
+    /// Changed by its author within the edit window.
+    Edited,
+    Approved,
+    Hidden,
+    /// Deleted by a moderator or withdrawn by its author.
+    Deleted,
+}
+
+/// A comment as it was when it moved in the queue.
+#[derive(Debug, Clone)]
+pub struct QueueEvent {
+    pub change: QueueChange,
+    pub comment: comment::Model,
 }
 
 #[derive(Debug)]
@@ -48,6 +71,7 @@ impl CommentEvents {
     fn new(in_sync: bool) -> Self {
         Self {
             sender: broadcast::channel(CAPACITY).0,
+            queue: broadcast::channel(CAPACITY).0,
             changes: Arc::new(Changes {
                 generation: AtomicU64::new(0),
                 in_sync: AtomicBool::new(in_sync),
@@ -78,6 +102,17 @@ impl CommentEvents {
 
     pub fn subscribe(&self) -> broadcast::Receiver<comment::Model> {
         self.sender.subscribe()
+    }
+
+    /// Announces a move in the moderation queue (after its transaction
+    /// committed).
+    pub fn queue_changed(&self, change: QueueChange, comment: comment::Model) {
+        // No subscriber is not an error.
+        let _ = self.queue.send(QueueEvent { change, comment });
+    }
+
+    pub fn subscribe_queue(&self) -> broadcast::Receiver<QueueEvent> {
+        self.queue.subscribe()
     }
 }
 

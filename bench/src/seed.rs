@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use parley::domain::accounts::{self, NewModerator};
-use parley::domain::{CommentStatus, ModeratorRole};
+use parley::domain::{CommentStatus, ModeratorRole, formatting};
 use parley::store::entities::{article, comment};
 use parley::store::{Store, articles, now_micros};
 use sea_orm::sea_query::Expr;
@@ -177,6 +177,8 @@ async fn new_article(
             created_at: now,
             updated_at: now,
             approved_comment_count: 0,
+            moderation_mode: None,
+            close_after_days: None,
         },
     )
     .await?;
@@ -210,17 +212,22 @@ impl Writer<'_> {
         let id = Uuid::now_v7();
         self.clock += 1_000;
         let n = self.written;
+        let body = self.text.body(n);
+        let html = formatting::format(&body).html;
         self.batch.push(comment::ActiveModel {
             id: Set(id),
             article_id: Set(article_id),
             parent_id: Set(parent_id),
             author_name: Set(self.text.name()),
             author_email: Set(format!("reader{}@example.org", n % 5_000)),
-            body: Set(self.text.body(n)),
+            body: Set(body),
             status: Set(status),
             created_at: Set(self.clock),
             updated_at: Set(self.clock),
             approved_reply_count: Set(0),
+            moderation_reasons: Set("[]".to_owned()),
+            body_html: Set(Some(html)),
+            author_key: Set(None),
         });
         self.written += 1;
         if status == CommentStatus::Approved {

@@ -18,6 +18,7 @@ mod m20261125_000008_add_approved_counts;
 mod m20261204_000009_index_author_emails;
 mod m20261207_000010_forget_email_history;
 mod m20261207_000011_audit_account_changes;
+mod m20261207_000012_moderation_rules;
 
 /// Runs Parley's migrations in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000009_index_author_emails::Migration),
             Box::new(m20261207_000010_forget_email_history::Migration),
             Box::new(m20261207_000011_audit_account_changes::Migration),
+            Box::new(m20261207_000012_moderation_rules::Migration),
         ]
     }
 }

@@ -111,11 +111,17 @@ impl Viewer {
     /// The admin behind this request: `UNAUTHENTICATED` without a valid
     /// token, `FORBIDDEN` for a moderator who is not an admin.
     pub fn require_admin(&self) -> AppResult<&ViewerModerator> {
+        self.require_admin_for("only admins may manage moderators")
+    }
+
+    /// As [`Viewer::require_admin`], saying `why` to a moderator who is not
+    /// an admin.
+    pub fn require_admin_for(&self, why: &'static str) -> AppResult<&ViewerModerator> {
         let moderator = self.require_moderator()?;
         if moderator.role == ModeratorRole::Admin {
             Ok(moderator)
         } else {
-            Err(AppError::Forbidden("only admins may manage moderators"))
+            Err(AppError::Forbidden(why))
         }
     }
 

@@ -12,7 +12,7 @@ use crate::error::{AppError, AppResult, Field};
 use crate::store::entities::moderator;
 use crate::store::{Store, moderators, now_micros};
 
-use super::audit::{self, Action, Subject};
+use super::audit::{self, Action, Actor, Subject};
 use super::{AuthorName, Email, ModeratorRole, Password};
 
 pub use crate::store::entities::moderator::Model as StoredModerator;
@@ -26,9 +26,30 @@ pub struct NewModerator {
     pub password: String,
 }
 
-/// Creates a moderator account. Refuses an email that already has one.
-#[tracing::instrument(skip_all, fields(role = input.role.as_str()))]
+/// Creates a moderator account (from the command line, or the first admin
+/// at start-up). Refuses an email that already has one.
 pub async fn add(store: &Store, input: NewModerator) -> AppResult<moderator::Model> {
+    create(store, input, None).await
+}
+
+/// Creates a moderator account for an admin, audited like every change to
+/// accounts. Admins only.
+#[tracing::instrument(skip_all, fields(by = ?viewer.moderator_id()))]
+pub async fn add_by_admin(
+    store: &Store,
+    viewer: &Viewer,
+    input: NewModerator,
+) -> AppResult<moderator::Model> {
+    let admin = viewer.require_admin()?;
+    create(store, input, Some(admin.id)).await
+}
+
+#[tracing::instrument(skip_all, fields(role = input.role.as_str()))]
+async fn create(
+    store: &Store,
+    input: NewModerator,
+    by: Option<Uuid>,
+) -> AppResult<moderator::Model> {
     let email = Email::parse_field(&input.email, Field::Email)?;
     let name = AuthorName::parse_field(&input.name, Field::Name)?;
     let password = Password::parse(&input.password)?;
@@ -41,8 +62,9 @@ pub async fn add(store: &Store, input: NewModerator) -> AppResult<moderator::Mod
     }
     let password_hash = password::hash(&password).await?;
     let now = now_micros();
+    let txn = store.begin_write().await?;
     let inserted = moderators::insert(
-        store.db(),
+        &txn,
         moderator::Model {
             id: Uuid::now_v7(),
             email: email.to_login_key(),
@@ -64,6 +86,18 @@ pub async fn add(store: &Store, input: NewModerator) -> AppResult<moderator::Mod
         }
         Err(err) => return Err(err.into()),
     };
+    if let Some(admin) = by {
+        let reason = format!("role {}", created.role.as_str());
+        audit::record(
+            &txn,
+            Actor::Moderator(admin),
+            Action::AddModerator,
+            Subject::Account(created.id),
+            Some(&reason),
+        )
+        .await?;
+    }
+    txn.commit().await?;
     tracing::info!(moderator = %created.id, role = created.role.as_str(), "moderator created");
     Ok(created)
 }
@@ -133,7 +167,7 @@ pub async fn set_role(
     let reason = format!("role {}", role.as_str());
     audit::record(
         &txn,
-        admin.id,
+        Actor::Moderator(admin.id),
         Action::SetModeratorRole,
         Subject::Account(id),
         Some(&reason),
@@ -166,7 +200,7 @@ pub async fn remove(store: &Store, viewer: &Viewer, id: &str) -> AppResult<moder
     }
     audit::record(
         &txn,
-        admin.id,
+        Actor::Moderator(admin.id),
         Action::RemoveModerator,
         Subject::Account(id),
         None,

@@ -89,6 +89,8 @@ pub async fn ensure_article(
         created_at: now,
         updated_at: now,
         approved_comment_count: 0,
+        moderation_mode: None,
+        close_after_days: None,
     };
     let txn = store.begin_write().await?;
     let created = articles::insert_if_absent(&txn, fresh.clone()).await?;

@@ -3,13 +3,14 @@
 use uuid::Uuid;
 
 use crate::auth::Viewer;
-use crate::error::{AppError, AppResult};
+use crate::error::{AppError, AppResult, Field};
 use crate::events::CommentEvents;
 use crate::store::entities::article;
 use crate::store::{Store, articles, now_micros};
 
-use super::audit::{self, Action, Subject};
-use super::{ArticleSlug, ArticleTitle, ArticleUrl};
+use super::audit::{self, Action, Actor, Subject};
+use super::moderation_settings::{MAX_CLOSE_AFTER_DAYS, in_range};
+use super::{ArticleSlug, ArticleTitle, ArticleUrl, ModerationMode};
 
 /// An article as a moderator (or the CMS) submits it, before validation.
 #[derive(Debug, Clone)]
@@ -18,6 +19,12 @@ pub struct ArticleInput {
     pub title: String,
     pub url: Option<String>,
     pub comments_open: Option<bool>,
+    /// The article's own moderation mode: `Some(None)` follows the site's
+    /// again; `None` leaves it as it is.
+    pub mode: Option<Option<ModerationMode>>,
+    /// Days after creation when comments close (0 never): `Some(None)`
+    /// follows the site's again; `None` leaves it as it is.
+    pub close_after_days: Option<Option<i64>>,
 }
 
 /// Creates the article with this slug, or updates it. Fields left out keep
@@ -33,6 +40,16 @@ pub async fn upsert(
     let slug = ArticleSlug::parse(&input.slug)?;
     let title = ArticleTitle::parse(&input.title)?;
     let url = input.url.as_deref().map(ArticleUrl::parse).transpose()?;
+    let close_after_days = input
+        .close_after_days
+        .map(|days| {
+            days.map(|days| {
+                in_range(days, MAX_CLOSE_AFTER_DAYS, Field::CloseAfterDays)
+                    .map(|days| i32::try_from(days).unwrap_or(i32::MAX))
+            })
+            .transpose()
+        })
+        .transpose()?;
 
     let txn = store.begin_write().await?;
     let now = now_micros();
@@ -48,6 +65,8 @@ pub async fn upsert(
             created_at: now,
             updated_at: now,
             approved_comment_count: 0,
+            moderation_mode: input.mode.flatten(),
+            close_after_days: close_after_days.flatten(),
         };
         if articles::insert_if_absent(&txn, fresh.clone()).await? {
             created = Some(fresh);
@@ -63,6 +82,8 @@ pub async fn upsert(
                 title: title.into_inner(),
                 url: url.map(ArticleUrl::into_inner).or(existing.url.clone()),
                 comments_open: input.comments_open.unwrap_or(existing.comments_open),
+                moderation_mode: input.mode.unwrap_or(existing.moderation_mode),
+                close_after_days: close_after_days.unwrap_or(existing.close_after_days),
                 updated_at: now,
                 ..existing
             };
@@ -77,7 +98,14 @@ pub async fn upsert(
             )));
         }
     };
-    audit::record(&txn, moderator.id, action, Subject::Article(saved.id), None).await?;
+    audit::record(
+        &txn,
+        Actor::Moderator(moderator.id),
+        action,
+        Subject::Article(saved.id),
+        None,
+    )
+    .await?;
     store.announce_change(&txn).await?;
     txn.commit().await?;
     events.changed();
@@ -92,6 +120,18 @@ pub async fn find_by_slug(store: &Store, raw: &str) -> AppResult<Option<article:
         return Ok(None);
     };
     Ok(articles::find_by_slug(store.db(), slug.as_str()).await?)
+}
+
+/// The id of the article with `slug`, when one is given (a filter); an
+/// unknown slug is `NOT_FOUND`.
+pub async fn id_of(store: &Store, slug: Option<&str>) -> AppResult<Option<Uuid>> {
+    let Some(slug) = slug else {
+        return Ok(None);
+    };
+    let article = find_by_slug(store, slug)
+        .await?
+        .ok_or(AppError::NotFound("article"))?;
+    Ok(Some(article.id))
 }
 
 /// The articles with these slugs, for a page of comment counts; slugs that

@@ -1,4 +1,4 @@
-//! The moderation log's vocabulary: what a moderator did, recorded in the
+//! The moderation log's vocabulary: who did what, recorded in the
 //! transaction of the action itself. Rows are only ever added.
 
 use sea_orm::ConnectionTrait;
@@ -6,8 +6,9 @@ use uuid::Uuid;
 
 use crate::error::AppResult;
 use crate::store::audit;
+use crate::store::entities::comment;
 
-/// What a moderator did.
+/// What was done.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
     ApproveComment,
@@ -18,9 +19,33 @@ pub enum Action {
     AddModerator,
     SetModeratorRole,
     RemoveModerator,
+    UpdateSettings,
+    BanAuthor,
+    UnbanAuthor,
+    /// An author changed their comment within the edit window.
+    EditComment,
+    /// An author took their comment back within the edit window.
+    WithdrawComment,
 }
 
 impl Action {
+    /// Every action, in the order the API lists them.
+    pub const ALL: [Self; 13] = [
+        Self::ApproveComment,
+        Self::HideComment,
+        Self::DeleteComment,
+        Self::CreateArticle,
+        Self::UpdateArticle,
+        Self::AddModerator,
+        Self::SetModeratorRole,
+        Self::RemoveModerator,
+        Self::UpdateSettings,
+        Self::BanAuthor,
+        Self::UnbanAuthor,
+        Self::EditComment,
+        Self::WithdrawComment,
+    ];
+
     /// The name stored in the log.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -32,23 +57,56 @@ impl Action {
             Self::AddModerator => "ADD_MODERATOR",
             Self::SetModeratorRole => "SET_MODERATOR_ROLE",
             Self::RemoveModerator => "REMOVE_MODERATOR",
+            Self::UpdateSettings => "UPDATE_SETTINGS",
+            Self::BanAuthor => "BAN_AUTHOR",
+            Self::UnbanAuthor => "UNBAN_AUTHOR",
+            Self::EditComment => "EDIT_COMMENT",
+            Self::WithdrawComment => "WITHDRAW_COMMENT",
         }
     }
+
+    /// The action of a stored name.
+    pub fn from_stored(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|action| action.as_str() == name)
+    }
+}
+
+/// Who did it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    Moderator(Uuid),
+    /// The author of the comment, proving it with their token.
+    Author,
 }
 
 /// What an action was done to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
-    Comment { id: Uuid, article_id: Uuid },
+    Comment {
+        id: Uuid,
+        article_id: Uuid,
+    },
     Article(Uuid),
     Account(Uuid),
+    /// The site-wide moderation settings.
+    Settings,
 }
 
-/// Records that `moderator` did `action` to `subject`, in the transaction
+impl Subject {
+    /// A comment, on its article.
+    pub fn comment(comment: &comment::Model) -> Self {
+        Self::Comment {
+            id: comment.id,
+            article_id: comment.article_id,
+        }
+    }
+}
+
+/// Records that `actor` did `action` to `subject`, in the transaction
 /// `txn` of the action.
 pub async fn record(
     txn: &impl ConnectionTrait,
-    moderator: Uuid,
+    actor: Actor,
     action: Action,
     subject: Subject,
     reason: Option<&str>,
@@ -57,11 +115,15 @@ pub async fn record(
         Subject::Comment { id, article_id } => (Some(id), Some(article_id), None),
         Subject::Article(id) => (None, Some(id), None),
         Subject::Account(id) => (None, None, Some(id)),
+        Subject::Settings => (None, None, None),
     };
     audit::record(
         txn,
         audit::Entry {
-            moderator_id: moderator,
+            moderator_id: match actor {
+                Actor::Moderator(id) => Some(id),
+                Actor::Author => None,
+            },
             action: action.as_str(),
             comment_id,
             article_id,
@@ -71,4 +133,17 @@ pub async fn record(
     )
     .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_action_round_trips_through_its_stored_name() {
+        for action in Action::ALL {
+            assert_eq!(Action::from_stored(action.as_str()), Some(action));
+        }
+        assert_eq!(Action::from_stored("SOMETHING_ELSE"), None);
+    }
 }

@@ -2,9 +2,12 @@
 //! which fields are required, how long they may be, whether comments are
 //! open, and whether new comments wait for a moderator.
 
+use super::moderation_settings::SettingsCache;
 use super::origins::CorsOrigins;
-use super::{ArticleSlug, AuthorName, CommentBody, Email, ModerationMode, Store};
+use super::{ArticleSlug, AuthorName, CommentBody, Email, ModerationMode, Store, article_policy};
 use crate::error::{AppResult, Field};
+use crate::events::CommentEvents;
+use crate::store::now_micros;
 
 /// One field of the form, the input a `BAD_USER_INPUT` error about it
 /// names (the GraphQL edge spells it as in `PostCommentInput`).
@@ -24,24 +27,48 @@ pub struct CommentForm {
     /// Whether a post would be taken now: the article exists and is open,
     /// or the first comment would create it.
     pub comments_open: bool,
+    /// When `comments_open` turns false by the clock alone, if it does.
+    pub open_until: Option<i64>,
     pub moderation: ModerationMode,
+    /// Minutes during which an author may edit or withdraw a comment.
+    pub edit_window_minutes: u32,
     pub fields: Vec<FormField>,
 }
 
-/// Whether a post to `slug` would be taken now: the article exists and is
-/// open, or (with auto-create on) a first comment from `url` would create it.
-pub async fn comments_open(
+/// The form for `slug`: whether a post would be taken now (the article
+/// exists and is open, or with auto-create on a first comment from `url`
+/// would create it), in which moderation mode, and for how long its author
+/// may edit it.
+pub async fn form(
     store: &Store,
+    events: &CommentEvents,
+    settings: &SettingsCache,
     auto_create: Option<&CorsOrigins>,
     slug: &str,
     url: Option<&str>,
-) -> AppResult<bool> {
-    Ok(match super::articles::find_by_slug(store, slug).await? {
-        Some(article) => article.comments_open,
-        None => {
-            ArticleSlug::parse_field(slug, Field::ArticleSlug).is_ok()
-                && super::article_auto_create::would_create(auto_create, url)
-        }
+) -> AppResult<CommentForm> {
+    let settings = super::moderation_settings::current(store, events, settings).await?;
+    let now = now_micros();
+    let (comments_open, open_until, moderation) =
+        match super::articles::find_by_slug(store, slug).await? {
+            Some(article) => (
+                article_policy::comments_open(&article, &settings, now),
+                article_policy::open_until(&article, &settings, now),
+                article_policy::mode_of(&article, &settings),
+            ),
+            None => (
+                ArticleSlug::parse_field(slug, Field::ArticleSlug).is_ok()
+                    && super::article_auto_create::would_create(auto_create, url),
+                None,
+                settings.mode,
+            ),
+        };
+    Ok(CommentForm {
+        comments_open,
+        open_until,
+        moderation,
+        edit_window_minutes: settings.edit_window_minutes,
+        fields: fields(),
     })
 }
 

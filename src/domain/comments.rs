@@ -5,14 +5,17 @@ use std::net::IpAddr;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult, Field};
-use crate::events::CommentEvents;
+use crate::events::{CommentEvents, QueueChange};
 use crate::store::entities::comment;
 use crate::store::{Store, articles, comments, now_micros};
 
 use super::article_auto_create::ArticlePage;
+use super::author_token::AuthorToken;
 use super::flood::{self, Fingerprints, FloodPolicy};
-use super::id;
-use super::{ArticleSlug, AuthorName, CommentBody, CommentStatus, Email, ModerationMode};
+use super::moderation_rules::{self, Facts};
+use super::moderation_settings::SettingsCache;
+use super::{ArticleSlug, AuthorName, CommentBody, CommentStatus, Email};
+use super::{article_policy as policy, formatting, id};
 
 /// A new comment as a reader submits it, each value validated by its own
 /// parser where it comes in ([`NewComment::parse`]).
@@ -25,6 +28,8 @@ pub struct NewComment {
     pub body: CommentBody,
     /// Where the article is, for creating it on its first comment.
     pub page: ArticlePage,
+    /// The token of the author's earlier comments, if they kept one.
+    pub author_token: Option<AuthorToken>,
 }
 
 impl NewComment {
@@ -37,6 +42,7 @@ impl NewComment {
         author_email: &str,
         body: &str,
         page: ArticlePage,
+        author_token: Option<&str>,
     ) -> AppResult<Self> {
         Ok(Self {
             article_slug: ArticleSlug::parse_field(article_slug, Field::ArticleSlug)?,
@@ -50,13 +56,14 @@ impl NewComment {
             author_email: Email::parse(author_email)?,
             body: CommentBody::parse(body)?,
             page,
+            author_token: author_token.map(AuthorToken::parse).transpose()?,
         })
     }
 }
 
 /// The server's rules for posting, and where this post comes from.
 pub struct PostRules<'a> {
-    pub mode: ModerationMode,
+    pub settings: &'a SettingsCache,
     pub flood: &'a FloodPolicy,
     pub fingerprints: &'a Fingerprints,
     pub client: Option<IpAddr>,
@@ -65,18 +72,25 @@ pub struct PostRules<'a> {
     pub auto_create: Option<&'a super::origins::CorsOrigins>,
 }
 
-/// Validates and stores a new comment. Under `pre` moderation it waits as
-/// PENDING; under `post` it is APPROVED and announced at once. An exact
-/// repeat (the same body on the same article, whoever sends it) is refused,
-/// and so is a post over the client address's flood limits. Nothing here
-/// reads the history of the email given.
+/// A stored comment and the author token its author gets back.
+#[derive(Debug, Clone)]
+pub struct Posted {
+    pub comment: comment::Model,
+    pub author_token: AuthorToken,
+}
+
+/// Validates and stores a new comment, with the status and reasons the
+/// moderation rules give it (`moderation_rules`). An exact repeat (the same
+/// body on the same article, whoever sends it) is refused, and so is a post
+/// over the client address's flood limits. Nothing here reads the history
+/// of the email given, except with the proof of an author token.
 #[tracing::instrument(skip_all)]
 pub async fn post(
     store: &Store,
     events: &CommentEvents,
     rules: PostRules<'_>,
     input: NewComment,
-) -> AppResult<comment::Model> {
+) -> AppResult<Posted> {
     let NewComment {
         article_slug: slug,
         parent_id,
@@ -84,14 +98,41 @@ pub async fn post(
         author_email: email,
         body,
         page,
+        author_token,
     } = input;
     super::article_auto_create::ensure_article(store, events, rules.auto_create, &slug, &page)
         .await?;
+    let settings = super::moderation_settings::current(store, events, rules.settings).await?;
+    let article = articles::find_by_slug(store.db(), slug.as_str())
+        .await?
+        .ok_or(AppError::NotFound("article"))?;
+    let formatted = formatting::format(body.as_str());
+    let author_token = author_token.unwrap_or_else(AuthorToken::generate);
+    let author_key = author_token.key(rules.fingerprints);
+    let decision = super::moderation_rules::decide(
+        &settings,
+        policy::mode_of(&article, &settings),
+        &Facts {
+            name: name.as_str(),
+            email: email.as_str(),
+            body: body.as_str(),
+            links: formatted.links,
+            banned: super::bans::is_banned(store, rules.fingerprints, email.as_str()).await?,
+            proven_returning_author: policy::trusts(&settings, &article)
+                && comments::approved_with_author_key(
+                    store.db(),
+                    &author_key,
+                    email.as_str(),
+                    None,
+                )
+                .await?,
+        },
+    );
+    let status = decision.status;
 
-    let status = rules.mode.initial_status();
     let txn = store.begin_write().await?;
     // The lock keeps moderators from closing the article, or from hiding or
-    // deleting the parent, until this comment is stored. A pending comment
+    // deleting the parent, until this comment is stored. A held comment
     // changes nothing readers see, so a shared lock does and posters do not
     // wait for each other; a comment approved at once adds to the article's
     // count, so it takes the lock that writing the count needs from the
@@ -103,7 +144,8 @@ pub async fn post(
         articles::lock_shared_by_slug(&txn, slug.as_str()).await?
     }
     .ok_or(AppError::NotFound("article"))?;
-    if !article.comments_open {
+    let now = now_micros();
+    if !policy::comments_open(&article, &settings, now) {
         return Err(AppError::CommentsClosed);
     }
     if let Some(parent_id) = parent_id {
@@ -126,7 +168,6 @@ pub async fn post(
             "this comment has already been posted",
         ));
     }
-    let now = now_micros();
     flood::admit(&txn, rules.flood, rules.fingerprints, rules.client, now).await?;
     let stored = comments::insert(
         &txn,
@@ -141,6 +182,9 @@ pub async fn post(
             created_at: now,
             updated_at: now,
             approved_reply_count: 0,
+            moderation_reasons: moderation_rules::to_stored(&decision.reasons),
+            body_html: Some(formatted.html),
+            author_key: Some(author_key),
         },
     )
     .await?;
@@ -151,6 +195,11 @@ pub async fn post(
     tracing::info!(comment = %stored.id, article = %article.id, status = status.as_str(), "comment posted");
     if status == CommentStatus::Approved {
         events.approved(stored.clone());
+    } else {
+        events.queue_changed(QueueChange::Added, stored.clone());
     }
-    Ok(stored)
+    Ok(Posted {
+        comment: stored,
+        author_token,
+    })
 }

@@ -12,12 +12,13 @@ use uuid::Uuid;
 
 use crate::auth::{Viewer, ViewerModerator};
 use crate::error::{AppError, AppResult, Field};
-use crate::events::CommentEvents;
+use crate::events::{CommentEvents, QueueChange};
 use crate::store::entities::comment;
 use crate::store::{Store, articles, comments, now_micros};
+use sea_orm::DatabaseTransaction;
 
 use super::CommentStatus;
-use super::audit::{self, Action, Subject};
+use super::audit::{self, Action, Actor, Subject};
 
 const MAX_REASON_CHARS: usize = 500;
 
@@ -45,6 +46,7 @@ pub async fn approve(
     } else {
         events.approved(comment.clone());
     }
+    events.queue_changed(QueueChange::Approved, comment.clone());
     Ok(comment)
 }
 
@@ -70,6 +72,7 @@ pub async fn hide(
     )
     .await?;
     events.changed();
+    events.queue_changed(QueueChange::Hidden, comment.clone());
     tracing::info!(comment = %comment.id, "comment hidden");
     Ok(comment)
 }
@@ -88,17 +91,23 @@ pub async fn delete(
     let txn = store.begin_write().await?;
     let comment = lock_comment(&txn, id).await?;
     comments::delete_and_reparent(&txn, &comment).await?;
-    let subject = Subject::Comment {
-        id: comment.id,
-        article_id: comment.article_id,
-    };
-    audit::record(&txn, moderator.id, Action::DeleteComment, subject, None).await?;
+    let subject = Subject::comment(&comment);
+    audit::record(
+        &txn,
+        Actor::Moderator(moderator.id),
+        Action::DeleteComment,
+        subject,
+        None,
+    )
+    .await?;
     store.announce_change(&txn).await?;
     txn.commit().await?;
     events.changed();
     store.purge_erased_pages();
     tracing::info!(comment = %comment.id, "comment deleted");
-    Ok(comment.id)
+    let id = comment.id;
+    events.queue_changed(QueueChange::Deleted, comment);
+    Ok(id)
 }
 
 /// An id that cannot be parsed names no comment: `NOT_FOUND`, like any
@@ -137,13 +146,20 @@ async fn change_status(
         id: comment_id,
         article_id,
     };
-    audit::record(&txn, moderator.id, action, subject, reason).await?;
+    audit::record(
+        &txn,
+        Actor::Moderator(moderator.id),
+        action,
+        subject,
+        reason,
+    )
+    .await?;
     store.announce_change(&txn).await?;
     txn.commit().await?;
     Ok((updated, was_visible))
 }
 
-fn parse_reason(reason: Option<&str>) -> AppResult<Option<String>> {
+pub(crate) fn parse_reason(reason: Option<&str>) -> AppResult<Option<String>> {
     let Some(reason) = reason.map(str::trim).filter(|r| !r.is_empty()) else {
         return Ok(None);
     };
@@ -154,4 +170,159 @@ fn parse_reason(reason: Option<&str>) -> AppResult<Option<String>> {
         ));
     }
     Ok(Some(reason.to_owned()))
+}
+
+/// The most comments one `moderateComments` may act on.
+pub const MAX_BULK: usize = 100;
+
+/// What a bulk action does to each comment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkAction {
+    Approve,
+    Hide,
+    Delete,
+}
+
+/// What became of one id of a bulk action.
+#[derive(Debug, Clone)]
+pub enum BulkOutcome {
+    /// Done: the comment as it is now (as it was, for a deleted one).
+    Done(Box<comment::Model>),
+    NotFound,
+}
+
+/// Approves, hides or deletes up to [`MAX_BULK`] comments in one
+/// transaction, with one audit row per comment. Unknown ids are reported
+/// as such and leave the others alone. Answers one outcome per id given,
+/// in order. Moderators only.
+#[tracing::instrument(skip(store, events, viewer, ids, reason), fields(by = ?viewer.moderator_id(), n = ids.len()))]
+pub async fn moderate_many(
+    store: &Store,
+    events: &CommentEvents,
+    viewer: &Viewer,
+    ids: &[String],
+    action: BulkAction,
+    reason: Option<&str>,
+) -> AppResult<Vec<(String, BulkOutcome)>> {
+    let moderator = viewer.require_moderator()?;
+    if ids.len() > MAX_BULK {
+        return Err(AppError::bad_input(
+            Field::Ids,
+            format!("at most {MAX_BULK} ids at once"),
+        ));
+    }
+    let reason = parse_reason(reason)?;
+    let mut wanted: Vec<Uuid> = ids.iter().filter_map(|raw| super::id::parse(raw)).collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+
+    let txn = store.begin_write().await?;
+    // Articles are locked in one order (by id), so that two bulk actions
+    // over the same articles wait for each other instead of deadlocking.
+    let mut article_ids: Vec<Uuid> = comments::find_many(&txn, &wanted)
+        .await?
+        .iter()
+        .map(|c| c.article_id)
+        .collect();
+    article_ids.sort_unstable();
+    article_ids.dedup();
+    for article in &article_ids {
+        articles::lock_for_update(&txn, *article).await?;
+    }
+    let now = now_micros();
+    let mut done: Vec<(Uuid, comment::Model, bool)> = Vec::new();
+    for id in &wanted {
+        // Read again each time: an earlier delete may have moved this
+        // comment up, or changed its counts.
+        let Some(comment) = comments::find(&txn, *id).await? else {
+            continue;
+        };
+        let was_visible = comment.status == CommentStatus::Approved;
+        let subject = Subject::comment(&comment);
+        let (after, audited) = match action {
+            BulkAction::Approve => (
+                comments::set_status(&txn, comment, CommentStatus::Approved, now).await?,
+                Action::ApproveComment,
+            ),
+            BulkAction::Hide => (
+                comments::set_status(&txn, comment, CommentStatus::Hidden, now).await?,
+                Action::HideComment,
+            ),
+            BulkAction::Delete => {
+                comments::delete_and_reparent(&txn, &comment).await?;
+                (comment, Action::DeleteComment)
+            }
+        };
+        audit::record(
+            &txn,
+            Actor::Moderator(moderator.id),
+            audited,
+            subject,
+            reason.as_deref(),
+        )
+        .await?;
+        done.push((*id, after, was_visible));
+    }
+    announce(store, &txn).await?;
+    txn.commit().await?;
+
+    events.changed();
+    for (_, comment, was_visible) in &done {
+        match action {
+            BulkAction::Approve => {
+                if !was_visible {
+                    events.approved(comment.clone());
+                }
+                events.queue_changed(QueueChange::Approved, comment.clone());
+            }
+            BulkAction::Hide => events.queue_changed(QueueChange::Hidden, comment.clone()),
+            BulkAction::Delete => events.queue_changed(QueueChange::Deleted, comment.clone()),
+        }
+    }
+    if action == BulkAction::Delete && !done.is_empty() {
+        store.purge_erased_pages();
+    }
+    tracing::info!(done = done.len(), action = ?action, "bulk moderation");
+    Ok(ids
+        .iter()
+        .map(|raw| {
+            let outcome = super::id::parse(raw)
+                .and_then(|id| done.iter().find(|(done_id, _, _)| *done_id == id))
+                .map_or(BulkOutcome::NotFound, |(_, comment, _)| {
+                    BulkOutcome::Done(Box::new(comment.clone()))
+                });
+            (raw.clone(), outcome)
+        })
+        .collect())
+}
+
+async fn announce(store: &Store, txn: &DatabaseTransaction) -> AppResult<()> {
+    Ok(store.announce_change(txn).await?)
+}
+
+/// How many comments wait, are visible, or are hidden.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub pending: i64,
+    pub approved: i64,
+    pub hidden: i64,
+}
+
+/// The counts of one article (by slug) or of all. Moderators only.
+pub async fn counts(
+    store: &Store,
+    viewer: &Viewer,
+    article_slug: Option<&str>,
+) -> AppResult<Counts> {
+    viewer.require_moderator()?;
+    let article_id = super::articles::id_of(store, article_slug).await?;
+    let mut counts = Counts::default();
+    for (status, n) in comments::count_by_status(store.db(), article_id).await? {
+        match status {
+            CommentStatus::Pending => counts.pending = n,
+            CommentStatus::Approved => counts.approved = n,
+            CommentStatus::Hidden => counts.hidden = n,
+        }
+    }
+    Ok(counts)
 }

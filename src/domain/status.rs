@@ -1,19 +1,10 @@
 //! The small vocabularies of the domain: comment status and moderator role
 //! (defined once, with their stored names, beside the tables that hold
-//! them), and the moderation mode.
+//! them), and the moderation mode (site-wide and per article).
 
 pub use crate::store::entities::comment::CommentStatus;
+pub use crate::store::entities::moderation_settings::ModerationMode;
 pub use crate::store::entities::moderator::ModeratorRole;
-
-/// Whether new comments wait for a moderator (`pre`) or show at once (`post`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum ModerationMode {
-    /// New comments are PENDING until a moderator approves them.
-    #[default]
-    Pre,
-    /// New comments are APPROVED at once; moderators hide what breaks the rules.
-    Post,
-}
 
 impl ModerationMode {
     /// The status a new comment gets.

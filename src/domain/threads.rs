@@ -22,6 +22,17 @@ pub fn visible_to_readers(comment: &comment::Model) -> bool {
     comment.status == CommentStatus::Approved
 }
 
+/// A comment's status as this viewer sees it: a moderator as it is; anyone
+/// else sees HIDDEN as PENDING (an author is never told their comment was
+/// hidden rather than held).
+pub fn status_seen_by(viewer: &Viewer, status: CommentStatus) -> CommentStatus {
+    if status == CommentStatus::Hidden && !viewer.is_moderator() {
+        CommentStatus::Pending
+    } else {
+        status
+    }
+}
+
 /// A page of an article's approved comments at one level of its thread.
 pub async fn page(
     store: &Store,

@@ -32,6 +32,17 @@ pub fn field_name(field: Field) -> &'static str {
         Field::Reason => "reason",
         Field::ArticleUrl => "articleUrl",
         Field::ArticleTitle => "articleTitle",
+        Field::MaxLinks => "maxLinks",
+        Field::HoldWords => "holdWords",
+        Field::BlockWords => "blockWords",
+        Field::BlockedEmailDomains => "blockedEmailDomains",
+        Field::CloseAfterDays => "closeAfterDays",
+        Field::EditWindowMinutes => "editWindowMinutes",
+        Field::Ids => "ids",
+        Field::AuthorToken => "authorToken",
+        Field::Since => "since",
+        Field::ModeratorId => "moderatorId",
+        Field::CommentId => "commentId",
     }
 }
 

@@ -5,6 +5,7 @@
 //! context, call `domain`, and wrap what comes back in a type from `types`,
 //! which decides what each caller may see.
 
+mod answer_expiry;
 mod answer_size;
 pub mod errors;
 pub mod limits;
@@ -22,18 +23,18 @@ use async_graphql::{Context, Response, Schema};
 use tokio::sync::Semaphore;
 
 use crate::auth::{TokenKeys, Viewer};
-use crate::domain::ModerationMode;
 use crate::domain::Store;
 use crate::domain::flood::{Fingerprints, FloodPolicy};
 use crate::events::CommentEvents;
 
 pub use mutation::Mutation;
 pub use query::Query;
-pub use subscription::Subscription;
+pub use subscription::{SocketToken, Subscription};
 
 /// The schema Parley serves.
 pub type ParleySchema = Schema<Query, Mutation, Subscription>;
 
+pub use answer_expiry::AnswerExpiry;
 pub use limits::QueryLimits;
 
 /// What resolvers need from the server, shared by every request.
@@ -42,7 +43,8 @@ pub struct Services {
     pub store: Store,
     pub keys: TokenKeys,
     pub events: CommentEvents,
-    pub moderation: ModerationMode,
+    /// The moderation settings this instance last read.
+    pub settings: crate::domain::moderation_settings::SettingsCache,
     pub flood: FloodPolicy,
     pub fingerprints: Fingerprints,
     /// The listed CORS origins when `--article-auto-create` is on.

@@ -4,28 +4,90 @@ use async_graphql::{Context, ID, Object, Result};
 
 use super::types::ModeratorRole;
 use super::types::{
-    Article, ArticleInput, Comment, DeleteCommentPayload, LoginPayload, Moderator, PostCommentInput,
+    AddModeratorInput, Article, ArticleInput, Ban, BulkModerationAction, BulkModerationResult,
+    Comment, DeleteCommentPayload, LoginPayload, ModerationSettings, ModerationSettingsInput,
+    Moderator, PostCommentInput,
 };
 use super::{ClientAddr, services, viewer};
-use crate::domain::{accounts, articles, comments, moderation, sessions};
+use crate::domain::{
+    accounts, articles, author_edits, bans, comments, moderation, moderation_settings, sessions,
+};
 
 pub struct Mutation;
 
 #[Object]
 impl Mutation {
-    /// Anyone may post; returns the new comment with its status.
+    /// Anyone may post; returns the new comment with its status (a comment
+    /// the rules held or hid reads as PENDING) and, in `authorToken`, the
+    /// secret its author keeps: to edit or withdraw it within the edit
+    /// window, and to send with their next posts.
     async fn post_comment(&self, ctx: &Context<'_>, input: PostCommentInput) -> Result<Comment> {
         let services = services(ctx);
         let rules = comments::PostRules {
-            mode: services.moderation,
+            settings: &services.settings,
             flood: &services.flood,
             fingerprints: &services.fingerprints,
             client: ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
             auto_create: services.auto_create.as_ref(),
         };
-        let stored =
+        let posted =
             comments::post(&services.store, &services.events, rules, input.parse()?).await?;
-        Ok(Comment::from(stored))
+        Ok(Comment::for_its_author(
+            posted.comment,
+            Some(posted.author_token.reveal().to_owned()),
+        ))
+    }
+
+    /// The author of a comment changes its text within the edit window,
+    /// proving it with the `authorToken` their post answered with. The
+    /// moderation rules run again: an approved comment may go back to
+    /// PENDING. Wrong token or closed window: FORBIDDEN.
+    async fn edit_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        author_token: String,
+        body: String,
+    ) -> Result<Comment> {
+        let services = services(ctx);
+        let edited = author_edits::edit(
+            &services.store,
+            &services.events,
+            author_edits::EditRules {
+                settings: &services.settings,
+                fingerprints: &services.fingerprints,
+            },
+            &id,
+            &author_token,
+            &body,
+        )
+        .await?;
+        Ok(Comment::for_its_author(edited, Some(author_token)))
+    }
+
+    /// The author of a comment withdraws it within the edit window: it is
+    /// erased as `deleteComment` erases it.
+    async fn withdraw_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        author_token: String,
+    ) -> Result<DeleteCommentPayload> {
+        let services = services(ctx);
+        let withdrawn = author_edits::withdraw(
+            &services.store,
+            &services.events,
+            author_edits::EditRules {
+                settings: &services.settings,
+                fingerprints: &services.fingerprints,
+            },
+            &id,
+            &author_token,
+        )
+        .await?;
+        Ok(DeleteCommentPayload {
+            deleted_id: ID(withdrawn.to_string()),
+        })
     }
 
     /// Exchanges a moderator's email and password for a token. Failed tries
@@ -79,6 +141,90 @@ impl Mutation {
         )
         .await?;
         Ok(login.into())
+    }
+
+    /// Creates a moderator account. Admins only; audited.
+    async fn add_moderator(
+        &self,
+        ctx: &Context<'_>,
+        input: AddModeratorInput,
+    ) -> Result<Moderator> {
+        let created =
+            accounts::add_by_admin(&services(ctx).store, viewer(ctx), input.into()).await?;
+        Ok(Moderator(created))
+    }
+
+    /// Changes the site-wide moderation rules; in force from the next post,
+    /// on every instance. Admins only; audited.
+    async fn update_moderation_settings(
+        &self,
+        ctx: &Context<'_>,
+        input: ModerationSettingsInput,
+    ) -> Result<ModerationSettings> {
+        let services = services(ctx);
+        let updated = moderation_settings::update(
+            &services.store,
+            &services.events,
+            viewer(ctx),
+            input.into(),
+        )
+        .await?;
+        Ok(ModerationSettings(updated))
+    }
+
+    /// Bans the author of this comment (by email, which is never shown):
+    /// their later comments are hidden. Banning a banned author answers the
+    /// existing ban. Moderators only; audited.
+    async fn ban_author(
+        &self,
+        ctx: &Context<'_>,
+        comment_id: ID,
+        reason: Option<String>,
+    ) -> Result<Ban> {
+        let services = services(ctx);
+        let ban = bans::ban(
+            &services.store,
+            &services.fingerprints,
+            viewer(ctx),
+            &comment_id,
+            reason.as_deref(),
+        )
+        .await?;
+        Ok(Ban(ban))
+    }
+
+    /// Lifts a ban. Moderators only; audited.
+    async fn unban_author(&self, ctx: &Context<'_>, id: ID) -> Result<Ban> {
+        let ban = bans::unban(&services(ctx).store, viewer(ctx), &id).await?;
+        Ok(Ban(ban))
+    }
+
+    /// Approves, hides or deletes up to 100 comments in one transaction,
+    /// with one audit row each; answers a result per id, in order (unknown
+    /// ids are reported, and leave the others alone). Moderators only.
+    async fn moderate_comments(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+        action: BulkModerationAction,
+        reason: Option<String>,
+    ) -> Result<Vec<BulkModerationResult>> {
+        let services = services(ctx);
+        let ids: Vec<String> = ids.into_iter().map(|id| id.0).collect();
+        let action = action.into();
+        let results = moderation::moderate_many(
+            &services.store,
+            &services.events,
+            viewer(ctx),
+            &ids,
+            action,
+            reason.as_deref(),
+        )
+        .await?;
+        Ok(results
+            .into_iter()
+            .map(|(id, outcome)| BulkModerationResult::new(id, outcome, action))
+            .collect())
     }
 
     /// Changes another moderator's role; takes effect at once. Admins only.

@@ -2,10 +2,15 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
-use super::types::{Article, Comment, CommentConnection, CommentForm, CommentStatus, Moderator};
+use super::types::{
+    Article, BanConnection, Comment, CommentConnection, CommentForm, CommentStatus, DateTime,
+    ModerationCounts, ModerationLogAction, ModerationLogConnection, ModerationSettings, Moderator,
+};
 use super::{services, viewer};
 use crate::auth::Viewer;
-use crate::domain::{self, PageRequest, accounts, threads};
+use crate::domain::{
+    self, PageRequest, accounts, bans, moderation, moderation_log, moderation_settings, threads,
+};
 
 pub struct Query;
 
@@ -61,18 +66,16 @@ impl Query {
         article_url: Option<String>,
     ) -> Result<CommentForm> {
         let services = services(ctx);
-        let comments_open = domain::comment_form::comments_open(
+        let form = domain::comment_form::form(
             &services.store,
+            &services.events,
+            &services.settings,
             services.auto_create.as_ref(),
             &article_slug,
             article_url.as_deref(),
         )
         .await?;
-        Ok(CommentForm(domain::comment_form::CommentForm {
-            comments_open,
-            moderation: services.moderation,
-            fields: domain::comment_form::fields(),
-        }))
+        Ok(CommentForm(form))
     }
 
     /// Readers get APPROVED comments only, else null; moderators get any.
@@ -98,6 +101,75 @@ impl Query {
     async fn moderators(&self, ctx: &Context<'_>) -> Result<Vec<Moderator>> {
         let accounts = accounts::list(&services(ctx).store, viewer(ctx)).await?;
         Ok(accounts.into_iter().map(Moderator).collect())
+    }
+
+    /// The site-wide moderation rules. Moderators only.
+    async fn moderation_settings(&self, ctx: &Context<'_>) -> Result<ModerationSettings> {
+        let services = services(ctx);
+        let settings = moderation_settings::read(
+            &services.store,
+            &services.events,
+            &services.settings,
+            viewer(ctx),
+        )
+        .await?;
+        Ok(ModerationSettings((*settings).clone()))
+    }
+
+    /// Banned authors, newest first. Moderators only.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
+    async fn bans(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(PageRequest::DEFAULT_FIRST)")] first: Option<i64>,
+        after: Option<String>,
+    ) -> Result<BanConnection> {
+        let page = PageRequest::parse(
+            first.unwrap_or(PageRequest::DEFAULT_FIRST),
+            after.as_deref(),
+        )?;
+        let found = bans::list(&services(ctx).store, viewer(ctx), &page).await?;
+        Ok(BanConnection(found))
+    }
+
+    /// The moderation log, newest first: every moderation action, and
+    /// authors' own edits and withdrawals. Moderators only.
+    #[graphql(complexity = "crate::graphql::limits::connection_cost(first, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn moderation_log(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "Some(PageRequest::DEFAULT_FIRST)")] first: Option<i64>,
+        after: Option<String>,
+        moderator_id: Option<ID>,
+        article_slug: Option<String>,
+        action: Option<ModerationLogAction>,
+        since: Option<DateTime>,
+    ) -> Result<ModerationLogConnection> {
+        let page = PageRequest::parse(
+            first.unwrap_or(PageRequest::DEFAULT_FIRST),
+            after.as_deref(),
+        )?;
+        let query = moderation_log::LogQuery {
+            moderator_id: moderator_id.as_ref().map(|id| id.as_str()),
+            article_slug: article_slug.as_deref(),
+            action: action.map(Into::into),
+            since: since.map(|t| t.0.timestamp_micros()),
+        };
+        let found = moderation_log::page(&services(ctx).store, viewer(ctx), query, &page).await?;
+        Ok(ModerationLogConnection(found))
+    }
+
+    /// How many comments are pending, approved and hidden, on one article
+    /// or on all. Moderators only.
+    async fn moderation_counts(
+        &self,
+        ctx: &Context<'_>,
+        article_slug: Option<String>,
+    ) -> Result<ModerationCounts> {
+        let counts =
+            moderation::counts(&services(ctx).store, viewer(ctx), article_slug.as_deref()).await?;
+        Ok(counts.into())
     }
 
     /// Comments by status, oldest first, across articles or within one.

@@ -7,6 +7,7 @@
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType};
 use axum::body::{Body, Bytes};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -18,9 +19,9 @@ use super::client_addr::client_ip;
 use super::read_cache::{CachedAnswer, ReadCache, etag_of};
 use crate::auth::Credentials;
 use crate::error::codes;
-use crate::graphql::ClientAddr;
 use crate::graphql::errors;
 use crate::graphql::limits::{count_aliases, out_of_range_integer};
+use crate::graphql::{AnswerExpiry, ClientAddr};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -300,9 +301,13 @@ async fn execute(
         headers,
         &state.trusted_proxies,
     )));
-    let request = with_document(request.data(viewer).data(client), document);
+    let expiry = Arc::new(AnswerExpiry::default());
+    let request = with_document(
+        request.data(viewer).data(client).data(Arc::clone(&expiry)),
+        document,
+    );
     match run_within_budget(state, schema, request).await {
-        Some(serialised) => to.executed(serialised, cache.filter(|_| only_queries)),
+        Some(serialised) => to.executed(serialised, expiry.at(), cache.filter(|_| only_queries)),
         None => {
             tracing::warn!(timeout = ?state.request_timeout, "a GraphQL request ran out of time");
             refusal(
@@ -486,7 +491,12 @@ impl Reply<'_> {
     /// The answer to an executed request: a successful one is cached in
     /// `cache` when there is one, and carries an ETag when it may be served
     /// to a GET.
-    fn executed(&self, serialised: Serialised, cache: CacheSlot<'_>) -> Response {
+    fn executed(
+        &self,
+        serialised: Serialised,
+        expires_at: Option<i64>,
+        cache: CacheSlot<'_>,
+    ) -> Response {
         match serialised {
             Serialised::Data(body) => {
                 let etag = if self.method == Method::Get || cache.is_some() {
@@ -494,7 +504,11 @@ impl Reply<'_> {
                 } else {
                     String::new()
                 };
-                let fresh = CachedAnswer { etag, body };
+                let fresh = CachedAnswer {
+                    etag,
+                    body,
+                    expires_at,
+                };
                 cache.put(fresh.clone());
                 self.success(fresh)
             }
@@ -509,11 +523,21 @@ impl Reply<'_> {
     /// get `304` when the client has it) and a short public
     /// `Cache-Control`, so a CDN can carry the read load; answers to
     /// requests with credentials are never stored.
+    /// The `max-age` of an anonymous answer to GET: the configured one, or
+    /// less when the answer stops holding sooner.
+    fn max_age_of(&self, answer: &CachedAnswer) -> u64 {
+        let configured = u64::from(self.state.http_max_age_secs);
+        answer.expires_at.map_or(configured, |at| {
+            let left = at.saturating_sub(crate::domain::now_micros()) / 1_000_000;
+            configured.min(u64::try_from(left).unwrap_or(0))
+        })
+    }
+
     fn success(&self, body: CachedAnswer) -> Response {
         let public_get = self.anonymous && self.method == Method::Get;
         let cache_control = match (self.anonymous, public_get) {
             (true, true) if self.state.http_max_age_secs > 0 => {
-                format!("public, max-age={}", self.state.http_max_age_secs)
+                format!("public, max-age={}", self.max_age_of(&body))
             }
             (true, _) => "no-cache".to_owned(),
             (false, _) => "private, no-store".to_owned(),

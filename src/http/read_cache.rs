@@ -3,7 +3,9 @@
 //! that generation is current, so a change readers could see (a new approved
 //! comment, an approval, a hide, a delete, an article edit) retires every
 //! cached answer at once, on every instance. Moderators' requests, answers
-//! with errors, and mutations are never cached. Bounded in entries and
+//! with errors, and mutations are never cached. An answer that stops holding
+//! by the clock alone (an article closing) is kept until then only.
+//! Bounded in entries and
 //! bytes; when full it starts over.
 
 use std::collections::HashMap;
@@ -20,6 +22,16 @@ const MAX_BYTES: usize = 8 * 1024 * 1024;
 pub struct CachedAnswer {
     pub body: Bytes,
     pub etag: String,
+    /// When the answer stops holding by the clock alone (microseconds
+    /// since the Unix epoch), if it does: it is not served from then on.
+    pub expires_at: Option<i64>,
+}
+
+impl CachedAnswer {
+    /// Whether the answer still holds at `now`.
+    fn holds_at(&self, now: i64) -> bool {
+        self.expires_at.is_none_or(|at| now < at)
+    }
 }
 
 struct Entry {
@@ -56,6 +68,7 @@ impl ReadCache {
             .map
             .get(key)
             .filter(|entry| entry.generation == generation)
+            .filter(|entry| entry.answer.holds_at(crate::domain::now_micros()))
             .map(|entry| entry.answer.clone())
     }
 
@@ -94,6 +107,7 @@ mod tests {
         CachedAnswer {
             body: Bytes::from(text.to_owned()),
             etag: etag_of(text.as_bytes()),
+            expires_at: None,
         }
     }
 
@@ -103,6 +117,20 @@ mod tests {
         cache.put("q".into(), 3, answer("{}"));
         assert!(cache.get("q", 3).is_some());
         assert!(cache.get("q", 4).is_none());
+    }
+
+    #[test]
+    fn an_answer_is_not_served_past_its_expiry() {
+        let cache = ReadCache::default();
+        let now = crate::domain::now_micros();
+        let mut passed = answer("{}");
+        passed.expires_at = Some(now - 1);
+        cache.put("passed".into(), 1, passed);
+        let mut later = answer("{}");
+        later.expires_at = Some(now + 60_000_000);
+        cache.put("later".into(), 1, later);
+        assert!(cache.get("passed", 1).is_none());
+        assert!(cache.get("later", 1).is_some());
     }
 
     #[test]

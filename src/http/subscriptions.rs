@@ -35,8 +35,9 @@ use super::AppState;
 use super::client_addr::client_ip;
 use super::connections::Slot;
 use super::graphql::runs_only;
+use crate::auth::{Credentials, Viewer};
 use crate::graphql::limits::{count_aliases, out_of_range_integer};
-use crate::graphql::{ExecutionTurns, ParleySchema, errors};
+use crate::graphql::{ExecutionTurns, ParleySchema, SocketToken, errors};
 
 /// Bytes read from the socket at a time. GraphQL messages are small; the
 /// default of 128 KiB would be most of an idle subscriber's memory.
@@ -98,6 +99,10 @@ pub async fn graphql_ws(
     };
     let limits = state.socket_limits.clone();
     let turns = ExecutionTurns(state.executions.clone());
+    let identity = Identity {
+        store: state.store.clone(),
+        keys: state.keys.clone(),
+    };
     upgrade
         .max_message_size(state.max_body_bytes)
         .max_frame_size(state.max_body_bytes)
@@ -106,7 +111,7 @@ pub async fn graphql_ws(
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES.max(state.max_body_bytes))
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(socket, executor, protocol, turns, limits, slot))
+        .on_upgrade(move |socket| serve(socket, executor, protocol, turns, limits, identity, slot))
         .into_response()
 }
 
@@ -118,6 +123,7 @@ async fn serve(
     protocol: WebSocketProtocols,
     turns: ExecutionTurns,
     limits: SocketLimits,
+    identity: Identity,
     _slot: Slot,
 ) {
     let began = Instant::now();
@@ -142,9 +148,9 @@ async fn serve(
     let init = initialised.clone();
     let messages = GraphqlSocket::new(executor, input, protocol)
         .connection_data(data)
-        .on_connection_init(move |_payload| {
+        .on_connection_init(move |payload| {
             init.store(true, Ordering::Relaxed);
-            std::future::ready(Ok(Data::default()))
+            identity.of(payload)
         });
     let mut messages = std::pin::pin!(messages);
 
@@ -190,6 +196,39 @@ async fn serve(
             Ok(Ok(())) => {}
             _ => break,
         }
+    }
+}
+
+/// Who a socket belongs to, from the `Authorization` its
+/// `connection_init` payload carries: a moderator's subscriptions see what
+/// moderators see. Without one the socket is anonymous.
+#[derive(Clone)]
+struct Identity {
+    store: crate::domain::Store,
+    keys: crate::auth::TokenKeys,
+}
+
+impl Identity {
+    async fn of(self, payload: serde_json::Value) -> async_graphql::Result<Data> {
+        let header = payload.as_object().and_then(|fields| {
+            fields
+                .iter()
+                .find(|(name, _)| name.eq_ignore_ascii_case("authorization"))
+                .and_then(|(_, value)| value.as_str())
+                .map(str::to_owned)
+        });
+        let credentials = Credentials::from_header(header.as_deref().map(str::as_bytes));
+        let viewer = match credentials.viewer(&self.store, &self.keys).await {
+            Ok(viewer) => viewer,
+            // Unverifiable now (the database is away): not a moderator.
+            Err(_) => Viewer::InvalidToken,
+        };
+        let mut data = Data::default();
+        if let Credentials::Bearer(token) = credentials {
+            data.insert(SocketToken(token.to_owned()));
+        }
+        data.insert(viewer);
+        Ok(data)
     }
 }
 

@@ -86,6 +86,8 @@ pub async fn update(
         url: Set(model.url),
         comments_open: Set(model.comments_open),
         updated_at: Set(model.updated_at),
+        moderation_mode: Set(model.moderation_mode),
+        close_after_days: Set(model.close_after_days),
         ..Default::default()
     }
     .update(db)

@@ -1,16 +1,20 @@
 //! The moderation audit log. Rows are only ever added, inside the transaction
 //! of the action they record.
 
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+};
 use uuid::Uuid;
 
-use super::entities::moderation_action;
+use super::entities::moderation_action::{self, Entity as ModerationAction};
 use super::now_micros;
+use super::page::{Page, PageRequest, newest_first};
 
 /// One audit row to write.
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
-    pub moderator_id: Uuid,
+    /// `None` for an author's own edit or withdrawal.
+    pub moderator_id: Option<Uuid>,
     /// The action's name in the audit vocabulary (`domain::audit::Action`).
     pub action: &'static str,
     pub comment_id: Option<Uuid>,
@@ -33,4 +37,37 @@ pub async fn record(db: &impl ConnectionTrait, entry: Entry<'_>) -> Result<(), D
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// What a page of the log is narrowed to; every filter is optional.
+#[derive(Debug, Clone, Default)]
+pub struct LogFilter {
+    pub moderator_id: Option<Uuid>,
+    pub article_id: Option<Uuid>,
+    pub action: Option<&'static str>,
+    /// Microseconds since the Unix epoch: rows at or after it.
+    pub since: Option<i64>,
+}
+
+/// One page of the log, newest first, keyed on `(created_at, id)`.
+pub async fn list(
+    db: &impl ConnectionTrait,
+    filter: &LogFilter,
+    page: &PageRequest,
+) -> Result<Page<moderation_action::Model>, DbErr> {
+    use moderation_action::Column;
+    let mut query = ModerationAction::find();
+    if let Some(moderator) = filter.moderator_id {
+        query = query.filter(Column::ModeratorId.eq(moderator));
+    }
+    if let Some(article) = filter.article_id {
+        query = query.filter(Column::ArticleId.eq(article));
+    }
+    if let Some(action) = filter.action {
+        query = query.filter(Column::Action.eq(action));
+    }
+    if let Some(since) = filter.since {
+        query = query.filter(Column::CreatedAt.gte(since));
+    }
+    newest_first(db, query, (Column::CreatedAt, Column::Id), page).await
 }

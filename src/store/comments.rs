@@ -31,8 +31,9 @@ pub async fn find(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<comment:
     Comment::find_by_id(id).one(db).await
 }
 
-/// Whether a thread read fetches the authors' email addresses: for
-/// moderators only, so for anyone else they never leave the database.
+/// Whether a thread read fetches the authors' email addresses (and the
+/// moderation rules' reasons): for moderators only, so for anyone else they
+/// never leave the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Emails {
     Include,
@@ -49,27 +50,37 @@ pub struct ThreadComment {
     /// `None` unless the read included emails.
     pub author_email: Option<String>,
     pub body: String,
+    pub body_html: Option<String>,
     pub created_at: i64,
     pub approved_reply_count: i64,
+    /// `None` unless the read included emails (the moderators' columns).
+    pub moderation_reasons: Option<String>,
 }
 
-/// The columns of a thread read, besides the email.
-const THREAD_COLUMNS: [Column; 6] = [
+/// The columns of a thread read, besides the moderators' own.
+const THREAD_COLUMNS: [Column; 7] = [
     Column::Id,
     Column::ParentId,
     Column::AuthorName,
     Column::Body,
+    Column::BodyHtml,
     Column::CreatedAt,
     Column::ApprovedReplyCount,
 ];
 
+/// The columns only moderators' reads fetch.
+const MODERATOR_COLUMNS: [Column; 2] = [Column::AuthorEmail, Column::ModerationReasons];
+
 /// The select list of a thread read, as SQL.
 fn thread_select_list(emails: Emails) -> String {
-    let mut list: Vec<&str> = THREAD_COLUMNS.iter().map(|c| c.as_str()).collect();
-    list.push(match emails {
-        Emails::Include => "author_email",
-        Emails::Leave => "NULL AS author_email",
-    });
+    let mut list: Vec<String> = THREAD_COLUMNS
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    list.extend(MODERATOR_COLUMNS.iter().map(|c| match emails {
+        Emails::Include => c.as_str().to_owned(),
+        Emails::Leave => format!("NULL AS {}", c.as_str()),
+    }));
     list.join(", ")
 }
 
@@ -83,10 +94,12 @@ pub async fn list_thread(
     emails: Emails,
 ) -> Result<Page<ThreadComment>, DbErr> {
     let mut query = Comment::find().select_only().columns(THREAD_COLUMNS);
-    query = match emails {
-        Emails::Include => query.column(Column::AuthorEmail),
-        Emails::Leave => query.column_as(Expr::cust("NULL"), "author_email"),
-    };
+    for column in MODERATOR_COLUMNS {
+        query = match emails {
+            Emails::Include => query.column(column),
+            Emails::Leave => query.column_as(Expr::cust("NULL"), column.as_str()),
+        };
+    }
     let query = query
         .filter(Column::ArticleId.eq(article_id))
         .filter(match level {
@@ -277,6 +290,9 @@ pub async fn insert(
         created_at: Set(model.created_at),
         updated_at: Set(model.updated_at),
         approved_reply_count: Set(0),
+        moderation_reasons: Set(model.moderation_reasons),
+        body_html: Set(model.body_html),
+        author_key: Set(model.author_key),
     }
     .insert(db)
     .await?;
@@ -383,4 +399,85 @@ async fn add_to_reply_count(
         .exec(db)
         .await?;
     Ok(())
+}
+
+/// Whether an APPROVED comment was posted with this author key and this
+/// email (in any case), other than `except`: the proof a trusted returning
+/// author gives.
+pub async fn approved_with_author_key(
+    db: &impl ConnectionTrait,
+    author_key: &str,
+    email: &str,
+    except: Option<Uuid>,
+) -> Result<bool, DbErr> {
+    let mut query = Comment::find();
+    if let Some(except) = except {
+        query = query.filter(Column::Id.ne(except));
+    }
+    let found = query
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::AuthorKey.eq(author_key))
+        .filter(Column::Status.eq(CommentStatus::Approved))
+        .filter(Expr::expr(Func::lower(Expr::col(Column::AuthorEmail))).eq(email.to_lowercase()))
+        .limit(1)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Comments by status, for one article or all: `(status, count)` pairs.
+pub async fn count_by_status(
+    db: &impl ConnectionTrait,
+    article_id: Option<Uuid>,
+) -> Result<Vec<(CommentStatus, i64)>, DbErr> {
+    let mut query = Comment::find()
+        .select_only()
+        .column(Column::Status)
+        .column_as(Expr::cust("COUNT(*)"), "count")
+        .group_by(Column::Status);
+    if let Some(article_id) = article_id {
+        query = query.filter(Column::ArticleId.eq(article_id));
+    }
+    query.into_tuple::<(CommentStatus, i64)>().all(db).await
+}
+
+/// The comments with these ids that exist.
+pub async fn find_many(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<comment::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Comment::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}
+
+/// What an author's edit changes: the text, its HTML, the rules' reasons.
+#[derive(Debug, Clone)]
+pub struct Edit {
+    pub body: String,
+    pub body_html: String,
+    pub moderation_reasons: String,
+}
+
+/// Replaces a comment's text after an edit by its author, and moves it to
+/// `status` (the rules ran again), keeping the counts right.
+pub async fn apply_edit(
+    db: &impl ConnectionTrait,
+    comment: comment::Model,
+    edit: Edit,
+    status: CommentStatus,
+    now: i64,
+) -> Result<comment::Model, DbErr> {
+    let mut row: comment::ActiveModel = comment.into();
+    row.body = Set(edit.body);
+    row.body_html = Set(Some(edit.body_html));
+    row.moderation_reasons = Set(edit.moderation_reasons);
+    let edited = row.update(db).await?;
+    set_status(db, edited, status, now).await
 }

@@ -7,6 +7,7 @@ pub const CHANGES_CHANNEL: &str = "parley_changes";
 
 pub mod articles;
 pub mod audit;
+pub mod bans;
 pub mod comments;
 pub mod entities;
 pub mod login_failures;
@@ -14,6 +15,7 @@ pub mod moderators;
 pub mod page;
 pub mod post_marks;
 pub mod secrets;
+pub mod settings;
 pub mod tokens;
 
 use std::sync::Arc;

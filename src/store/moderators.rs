@@ -110,3 +110,18 @@ pub async fn remove(db: &impl ConnectionTrait, id: Uuid, now: i64) -> Result<u64
         .await?;
     Ok(result.rows_affected)
 }
+
+/// Accounts by id, removed ones included: the names the moderation log and
+/// the bans show for who acted.
+pub async fn find_any_by_ids(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<Vec<moderator::Model>, DbErr> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Moderator::find()
+        .filter(Column::Id.is_in(ids.iter().copied()))
+        .all(db)
+        .await
+}

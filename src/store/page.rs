@@ -2,6 +2,8 @@
 //! of a page request.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use sea_orm::sea_query::{Expr, ExprTrait};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult, Field};
@@ -89,6 +91,31 @@ impl<T> Page<T> {
             has_previous_page: request.after.is_some(),
         }
     }
+}
+
+/// One page of `query`, newest first by `(created_at, id)`, after the
+/// request's cursor: the keyset pagination of every newest-first list.
+pub async fn newest_first<E>(
+    db: &impl ConnectionTrait,
+    query: Select<E>,
+    (created_at_column, id_column): (E::Column, E::Column),
+    page: &PageRequest,
+) -> Result<Page<E::Model>, DbErr>
+where
+    E: EntityTrait,
+{
+    let mut query = query;
+    if let Some(Cursor { created_at, id }) = page.after {
+        let position = Expr::tuple([Expr::col(created_at_column), Expr::col(id_column)]);
+        query = query.filter(position.lt(Expr::tuple([Expr::value(created_at), Expr::value(id)])));
+    }
+    let rows = query
+        .order_by_desc(created_at_column)
+        .order_by_desc(id_column)
+        .limit(page.first + 1)
+        .all(db)
+        .await?;
+    Ok(Page::from_overfetch(rows, page))
 }
 
 #[cfg(test)]

@@ -542,3 +542,29 @@ pub fn node_ids(connection: &Value) -> Vec<String> {
         .map(|n| n["id"].as_str().unwrap().to_owned())
         .collect()
 }
+
+/// Runs a raw SQL statement against the app's database: what a test does
+/// behind the API's back (ageing a row, say).
+pub async fn run_sql(app: &TestApp, statement: &str) {
+    let db = app.db.connect().await;
+    db.execute_raw(sea_orm::Statement::from_string(
+        db.get_database_backend(),
+        statement.to_owned(),
+    ))
+    .await
+    .expect("statement runs");
+}
+
+/// The number a raw SQL query answers (its first row's first column).
+pub async fn sql_number(app: &TestApp, query: &str) -> i64 {
+    let db = app.db.connect().await;
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            query.to_owned(),
+        ))
+        .await
+        .expect("query runs")
+        .expect("a row");
+    row.try_get_by_index::<i64>(0).expect("a number")
+}

@@ -20,6 +20,8 @@ mod email_history;
 mod embedding;
 mod flood;
 mod moderation;
+mod moderation_rules;
+mod moderation_tools;
 mod outage;
 mod overload;
 mod posting;

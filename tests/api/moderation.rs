@@ -23,19 +23,6 @@ on_both_databases!(
 
 const QUEUE: &str = "query($status: CommentStatus, $slug: String) { moderationQueue(status: $status, articleSlug: $slug) { nodes { id status authorEmail } pageInfo { hasNextPage } } }";
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    let db = app.db.connect().await;
-    let row = db
-        .query_one_raw(Statement::from_string(
-            db.get_database_backend(),
-            sql.to_owned(),
-        ))
-        .await
-        .expect("query runs")
-        .expect("a row");
-    row.try_get_by_index::<i64>(0).expect("a count")
-}
-
 async fn queue_lists_comments_by_status_oldest_first(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.admin_token().await;
@@ -131,7 +118,7 @@ async fn moderation_needs_a_valid_token_and_changes_nothing_without_one(backend:
         .await;
     assert_eq!(sneaky["data"]["article"], Value::Null);
     assert_eq!(
-        count(
+        sql_number(
             &app,
             "SELECT COUNT(*) FROM moderation_actions WHERE comment_id IS NOT NULL"
         )
@@ -274,7 +261,7 @@ async fn delete_erases_the_comment_and_moves_its_replies_up(backend: Backend) {
         node_ids(&thread["data"]["article"]["comments"]["nodes"][0]["replies"]),
         vec![child]
     );
-    let leftovers = count(
+    let leftovers = sql_number(
         &app,
         "SELECT COUNT(*) FROM comments WHERE author_name IN ('Zed Secretname', 'Root Gone') \
          OR author_email IN ('zed.secretname@readers.example', 'root.gone@readers.example') \
@@ -333,7 +320,7 @@ async fn every_moderation_action_writes_an_audit_row(backend: Backend) {
 
     let me = app.gql_as(&token, "{ me { id } }", json!({})).await;
     let moderator = me["data"]["me"]["id"].as_str().unwrap().to_owned();
-    let total = count(&app, "SELECT COUNT(*) FROM moderation_actions").await;
+    let total = sql_number(&app, "SELECT COUNT(*) FROM moderation_actions").await;
     for action in [
         "CREATE_ARTICLE",
         "UPDATE_ARTICLE",
@@ -341,7 +328,7 @@ async fn every_moderation_action_writes_an_audit_row(backend: Backend) {
         "HIDE_COMMENT",
         "DELETE_COMMENT",
     ] {
-        let rows = count(
+        let rows = sql_number(
             &app,
             &format!("SELECT COUNT(*) FROM moderation_actions WHERE action = '{action}'"),
         )
@@ -349,9 +336,9 @@ async fn every_moderation_action_writes_an_audit_row(backend: Backend) {
         assert_eq!(rows, 1, "{action}");
     }
     assert_eq!(total, 5);
-    let with_reason = count(&app, "SELECT COUNT(*) FROM moderation_actions WHERE action = 'HIDE_COMMENT' AND reason = 'spam link'").await;
+    let with_reason = sql_number(&app, "SELECT COUNT(*) FROM moderation_actions WHERE action = 'HIDE_COMMENT' AND reason = 'spam link'").await;
     assert_eq!(with_reason, 1);
-    let comment_rows = count(
+    let comment_rows = sql_number(
         &app,
         "SELECT COUNT(*) FROM moderation_actions WHERE comment_id IS NOT NULL",
     )
@@ -495,13 +482,13 @@ async fn concurrent_actions_on_one_comment_never_fail_internally(backend: Backen
     if e.get("errors").is_some() {
         assert_eq!(error_field(&e), "parentId", "{e}");
     }
-    let deletions = count(
+    let deletions = sql_number(
         &app,
         "SELECT COUNT(*) FROM moderation_actions WHERE action = 'DELETE_COMMENT'",
     )
     .await;
     assert_eq!(deletions, 2);
-    let left = count(
+    let left = sql_number(
         &app,
         "SELECT COUNT(*) FROM comments WHERE parent_id IS NOT NULL",
     )

@@ -2,11 +2,13 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
-use super::{CommentConnection, CommentOrder};
+use super::{CommentConnection, CommentOrder, DateTime, ModerationMode};
+use crate::domain::moderation_settings::{self, Settings};
 use crate::domain::threads::{self, Level, StoredArticle};
+use crate::domain::{self, article_policy};
 use crate::domain::{ArticleSlug, ArticleTitle, ArticleUrl, PageRequest};
 use crate::graphql::limits::text_cost;
-use crate::graphql::services;
+use crate::graphql::{AnswerExpiry, services};
 
 /// A page that comments attach to.
 pub struct Article(pub StoredArticle, Reached);
@@ -57,9 +59,31 @@ impl Article {
         self.0.url.as_deref()
     }
 
-    /// Whether readers may post new comments.
-    async fn comments_open(&self) -> bool {
-        self.0.comments_open
+    /// Whether readers may post new comments now: the article is open and
+    /// has not reached its `closeAfterDays`.
+    async fn comments_open(&self, ctx: &Context<'_>) -> Result<bool> {
+        let settings = current_settings(ctx).await?;
+        let now = domain::now_micros();
+        AnswerExpiry::note(ctx, article_policy::open_until(&self.0, &settings, now));
+        Ok(article_policy::comments_open(&self.0, &settings, now))
+    }
+
+    /// When the article closes for comments, if it does (`closeAfterDays`
+    /// after its creation).
+    async fn comments_close_at(&self, ctx: &Context<'_>) -> Result<Option<DateTime>> {
+        let settings = current_settings(ctx).await?;
+        Ok(article_policy::closes_at(&self.0, &settings).map(DateTime::from_micros))
+    }
+
+    /// This article's own moderation mode; null when it follows the site's.
+    async fn moderation_mode(&self) -> Option<ModerationMode> {
+        self.0.moderation_mode.map(Into::into)
+    }
+
+    /// This article's own `closeAfterDays` (0 never); null when it follows
+    /// the site's.
+    async fn close_after_days(&self) -> Option<i32> {
+        self.0.close_after_days
     }
 
     /// Approved comments at every depth.
@@ -99,4 +123,10 @@ impl Article {
         .await?;
         Ok(CommentConnection::of_thread(self.0.id, found))
     }
+}
+
+/// The moderation settings in force, as this instance last read them.
+async fn current_settings(ctx: &Context<'_>) -> Result<std::sync::Arc<Settings>> {
+    let services = services(ctx);
+    Ok(moderation_settings::current(&services.store, &services.events, &services.settings).await?)
 }

@@ -4,7 +4,7 @@ use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, Object, Result};
 use uuid::Uuid;
 
-use super::{Article, CommentConnection, CommentStatus, DateTime};
+use super::{Article, CommentConnection, CommentStatus, DateTime, ModerationReason};
 use crate::domain::Cursor;
 use crate::domain::Page;
 use crate::domain::email_privacy;
@@ -23,9 +23,15 @@ pub struct Comment {
     /// Fetched for moderators only.
     author_email: Option<String>,
     body: String,
+    /// `None` for comments stored before formatting existed.
+    body_html: Option<String>,
     status: domain::CommentStatus,
     created_at: i64,
     reply_count: i64,
+    /// The rules' reasons as stored; fetched for moderators only.
+    moderation_reasons: Option<String>,
+    /// Set only in the answer to the post (or edit) that made it.
+    author_token: Option<String>,
 }
 
 impl From<StoredComment> for Comment {
@@ -37,9 +43,12 @@ impl From<StoredComment> for Comment {
             author_name: model.author_name,
             author_email: Some(model.author_email),
             body: model.body,
+            body_html: model.body_html,
             status: model.status,
             created_at: model.created_at,
             reply_count: model.approved_reply_count,
+            moderation_reasons: Some(model.moderation_reasons),
+            author_token: None,
         }
     }
 }
@@ -54,9 +63,20 @@ impl Comment {
             author_name: row.author_name,
             author_email: row.author_email,
             body: row.body,
+            body_html: row.body_html,
             status: domain::CommentStatus::Approved,
             created_at: row.created_at,
             reply_count: row.approved_reply_count,
+            moderation_reasons: row.moderation_reasons,
+            author_token: None,
+        }
+    }
+
+    /// A comment as its author gets it back, with their author token.
+    pub fn for_its_author(model: StoredComment, author_token: Option<String>) -> Self {
+        Self {
+            author_token,
+            ..Self::from(model)
         }
     }
 
@@ -117,8 +137,37 @@ impl Comment {
         &self.body
     }
 
-    async fn status(&self) -> CommentStatus {
-        self.status.into()
+    /// The body's Markdown (paragraphs, line breaks, emphasis, inline code,
+    /// block quotes, links) as sanitised HTML, safe to insert into a page.
+    /// Links carry `rel="nofollow ugc noopener"`.
+    #[graphql(complexity = "crate::graphql::limits::text_cost(domain::formatting::MAX_HTML_CHARS)")]
+    async fn body_html(&self) -> String {
+        match &self.body_html {
+            Some(html) => html.clone(),
+            None => domain::formatting::format(&self.body).html,
+        }
+    }
+
+    /// Anyone but a moderator sees a comment the rules or a moderator hid
+    /// as PENDING, as its author was told: the rules give nothing to probe.
+    async fn status(&self, ctx: &Context<'_>) -> CommentStatus {
+        threads::status_seen_by(viewer(ctx), self.status).into()
+    }
+
+    /// Why the moderation rules gave this comment its status when it was
+    /// posted or last edited. Moderators only: anyone else gets FORBIDDEN.
+    async fn moderation_reasons(&self, ctx: &Context<'_>) -> Result<Vec<ModerationReason>> {
+        let stored =
+            email_privacy::moderation_reasons(viewer(ctx), self.moderation_reasons.as_deref())?;
+        Ok(stored.into_iter().map(ModerationReason::from).collect())
+    }
+
+    /// The secret that lets this comment's author edit or withdraw it within
+    /// the edit window, and that proves them a returning author on their
+    /// next post (send it as `PostCommentInput.authorToken`). Given only in
+    /// the answer to `postComment` and `editComment`; null anywhere else.
+    async fn author_token(&self) -> Option<&str> {
+        self.author_token.as_deref()
     }
 
     async fn created_at(&self) -> DateTime {
@@ -172,6 +221,6 @@ impl Comment {
 }
 
 /// A stored count as a GraphQL `Int`, which holds 32 bits.
-pub(super) fn saturating_i32(count: i64) -> i32 {
+pub(crate) fn saturating_i32(count: i64) -> i32 {
     i32::try_from(count.max(0)).unwrap_or(i32::MAX)
 }

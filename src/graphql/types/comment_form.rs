@@ -1,15 +1,17 @@
 //! `CommentForm`: the comment form as the server will take it.
 
-use async_graphql::{Enum, Object};
+use async_graphql::{Context, Enum, Object};
 
 use crate::domain::comment_form::{self, FormField};
 use crate::domain::status;
+use crate::graphql::AnswerExpiry;
 
 /// The comment form for one article.
 pub struct CommentForm(pub comment_form::CommentForm);
 
 /// Whether new comments wait for a moderator.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "status::ModerationMode")]
 pub enum ModerationMode {
     /// New comments are PENDING until a moderator approves them.
     Pre,
@@ -17,25 +19,24 @@ pub enum ModerationMode {
     Post,
 }
 
-impl From<status::ModerationMode> for ModerationMode {
-    fn from(mode: status::ModerationMode) -> Self {
-        match mode {
-            status::ModerationMode::Pre => Self::Pre,
-            status::ModerationMode::Post => Self::Post,
-        }
-    }
-}
-
 #[Object]
 impl CommentForm {
     /// Whether a post would be taken now: the article exists and is open,
     /// or (with `--article-auto-create`) the first comment would create it.
-    async fn comments_open(&self) -> bool {
+    async fn comments_open(&self, ctx: &Context<'_>) -> bool {
+        AnswerExpiry::note(ctx, self.0.open_until);
         self.0.comments_open
     }
 
+    /// The moderation mode of this article (its own, or the site's).
     async fn moderation(&self) -> ModerationMode {
         self.0.moderation.into()
+    }
+
+    /// Minutes during which an author may edit or withdraw a comment with
+    /// its `authorToken`; 0 when editing is off.
+    async fn edit_window_minutes(&self) -> i32 {
+        i32::try_from(self.0.edit_window_minutes).unwrap_or(i32::MAX)
     }
 
     /// The fields of a comment, in the order a form shows them.

@@ -1,7 +1,9 @@
 //! Input objects. Each is parsed into the domain's validated values as it
 //! comes in (the parsers, and so every rule, live in `domain`).
 
-use async_graphql::{ID, InputObject};
+use async_graphql::{ID, InputObject, MaybeUndefined};
+
+use super::ModerationMode;
 
 use crate::domain::article_auto_create::ArticlePage;
 use crate::domain::articles;
@@ -23,6 +25,11 @@ pub struct PostCommentInput {
     pub article_url: Option<String>,
     /// Title for an article created by its first comment (the slug otherwise).
     pub article_title: Option<String>,
+    /// The `authorToken` an earlier post answered with, kept by the reader's
+    /// browser: the new comment shares it, and under pre-moderation, with the
+    /// same email as an approved comment posted with it, is approved at once
+    /// (when trusting returning authors is on). Without it a new one is made.
+    pub author_token: Option<String>,
 }
 
 impl PostCommentInput {
@@ -38,6 +45,7 @@ impl PostCommentInput {
                 url: self.article_url.clone(),
                 title: self.article_title.clone(),
             },
+            self.author_token.as_deref(),
         )
     }
 }
@@ -49,6 +57,12 @@ pub struct ArticleInput {
     pub title: String,
     pub url: Option<String>,
     pub comments_open: Option<bool>,
+    /// This article's own moderation mode; null follows the site's again,
+    /// left out keeps it.
+    pub mode: MaybeUndefined<ModerationMode>,
+    /// Days after its creation when this article closes for comments (0
+    /// never); null follows the site's again, left out keeps it.
+    pub close_after_days: MaybeUndefined<i64>,
 }
 
 impl From<ArticleInput> for articles::ArticleInput {
@@ -58,6 +72,17 @@ impl From<ArticleInput> for articles::ArticleInput {
             title: input.title,
             url: input.url,
             comments_open: input.comments_open,
+            mode: change(input.mode.map_value(Into::into)),
+            close_after_days: change(input.close_after_days),
         }
+    }
+}
+
+/// A field that may be left out (keep), null (clear) or set.
+fn change<T>(value: MaybeUndefined<T>) -> Option<Option<T>> {
+    match value {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(value) => Some(Some(value)),
     }
 }

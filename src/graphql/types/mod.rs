@@ -6,13 +6,15 @@ mod comment;
 mod comment_form;
 mod connection;
 mod inputs;
+mod moderation;
 mod moderator;
 mod scalars;
 
 pub use article::Article;
 pub use comment::Comment;
 pub use comment_form::{CommentForm, CommentFormField, ModerationMode};
-pub use connection::CommentConnection;
+pub use connection::{CommentConnection, PageInfo};
 pub use inputs::{ArticleInput, PostCommentInput};
-pub use moderator::{DeleteCommentPayload, LoginPayload, Moderator};
+pub use moderation::*;
+pub use moderator::{AddModeratorInput, DeleteCommentPayload, LoginPayload, Moderator};
 pub use scalars::{CommentOrder, CommentStatus, DateTime, ModeratorRole};

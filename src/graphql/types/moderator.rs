@@ -54,3 +54,25 @@ impl From<crate::domain::sessions::Login> for LoginPayload {
 pub struct DeleteCommentPayload {
     pub deleted_id: ID,
 }
+
+/// A new moderator account.
+#[derive(async_graphql::InputObject)]
+pub struct AddModeratorInput {
+    /// Their login; one account per address.
+    pub email: String,
+    pub name: String,
+    pub role: ModeratorRole,
+    /// At least 12 characters, not a common password.
+    pub password: String,
+}
+
+impl From<AddModeratorInput> for crate::domain::accounts::NewModerator {
+    fn from(input: AddModeratorInput) -> Self {
+        Self {
+            email: input.email,
+            name: input.name,
+            role: input.role.into(),
+            password: input.password,
+        }
+    }
+}

@@ -17,6 +17,11 @@ pub struct Model {
     pub updated_at: i64,
     /// Approved comments at every depth, kept by the writes that change it.
     pub approved_comment_count: i64,
+    /// This article's moderation mode; `None` follows the site's.
+    pub moderation_mode: Option<super::moderation_settings::ModerationMode>,
+    /// Days after creation when comments close; `None` follows the site's,
+    /// 0 means never.
+    pub close_after_days: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

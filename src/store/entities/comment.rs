@@ -20,6 +20,15 @@ pub struct Model {
     pub updated_at: i64,
     /// Approved direct replies, kept by the writes that change it.
     pub approved_reply_count: i64,
+    /// What the moderation rules found when the comment was posted or last
+    /// edited: a JSON array of `{"code", "detail"}`. Moderators only.
+    pub moderation_reasons: String,
+    /// The body as sanitised HTML; `None` for comments stored before
+    /// formatting existed (rendered when read).
+    pub body_html: Option<String>,
+    /// Keyed hash (hex) of the author token the comment was posted with:
+    /// proof of authorship for the edit window and for trusted authors.
+    pub author_key: Option<String>,
 }
 
 /// Where a comment stands in moderation; only APPROVED ones reach readers.

@@ -2,9 +2,11 @@
 //! types in `graphql::types` choose what a caller may see.
 
 pub mod article;
+pub mod ban;
 pub mod comment;
 pub mod login_failure;
 pub mod moderation_action;
+pub mod moderation_settings;
 pub mod moderator;
 pub mod post_mark;
 pub mod revoked_token;

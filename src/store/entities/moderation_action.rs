@@ -7,9 +7,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub moderator_id: Uuid,
-    /// `APPROVE_COMMENT`, `HIDE_COMMENT`, `DELETE_COMMENT`, `CREATE_ARTICLE`
-    /// or `UPDATE_ARTICLE`.
+    /// The moderator who acted; `None` for what an author did to their own
+    /// comment within the edit window.
+    pub moderator_id: Option<Uuid>,
+    /// The action's name in `domain::audit::Action`'s vocabulary.
     pub action: String,
     pub comment_id: Option<Uuid>,
     pub article_id: Option<Uuid>,

@@ -1,0 +1,160 @@
+//! What an author may do to their own comment for a while after posting
+//! it (`editWindowMinutes`, 15 by default): edit it or withdraw it, proving
+//! authorship with the author token the post answered with.
+//!
+//! An edit runs the moderation rules again: an approved comment whose new
+//! text is held goes back to PENDING, and under pre-moderation an edited
+//! comment waits again unless its author is trusted by another approved
+//! comment. An edit never makes a hidden comment visible. The audit keeps
+//! that the edit happened (not the old text). A withdrawal erases the
+//! comment as `deleteComment` does.
+
+use crate::error::{AppError, AppResult};
+use crate::events::{CommentEvents, QueueChange};
+use crate::store::entities::comment;
+use crate::store::{Store, articles, comments, now_micros};
+
+use super::audit::{self, Action, Actor, Subject};
+use super::author_token::AuthorToken;
+use super::flood::Fingerprints;
+use super::moderation_rules::{self, Facts};
+use super::moderation_settings::{Settings, SettingsCache};
+use super::{CommentBody, CommentStatus, article_policy, formatting};
+
+const MICROS_PER_MINUTE: i64 = 60 * 1_000_000;
+
+/// What an author edit needs from the server.
+pub struct EditRules<'a> {
+    pub settings: &'a SettingsCache,
+    pub fingerprints: &'a Fingerprints,
+}
+
+/// Finds comment `id` and checks the author's proof and the window; the
+/// comment's article is locked first.
+async fn own_comment(
+    txn: &sea_orm::DatabaseTransaction,
+    fingerprints: &Fingerprints,
+    settings: &Settings,
+    id: &str,
+    token: &str,
+) -> AppResult<comment::Model> {
+    let token = AuthorToken::parse(token)?;
+    let id = super::id::parse(id).ok_or(AppError::NotFound("comment"))?;
+    let seen = comments::find(txn, id)
+        .await?
+        .ok_or(AppError::NotFound("comment"))?;
+    articles::lock_for_update(txn, seen.article_id).await?;
+    let comment = comments::find(txn, id)
+        .await?
+        .ok_or(AppError::NotFound("comment"))?;
+    if comment.author_key.as_deref() != Some(token.key(fingerprints).as_str()) {
+        return Err(AppError::Forbidden(
+            "this author token was not given for this comment",
+        ));
+    }
+    let window = i64::from(settings.edit_window_minutes) * MICROS_PER_MINUTE;
+    if now_micros() > comment.created_at.saturating_add(window) {
+        return Err(AppError::Forbidden(
+            "the time to edit or withdraw this comment has passed",
+        ));
+    }
+    Ok(comment)
+}
+
+/// Replaces the text of the author's comment and runs the rules again.
+#[tracing::instrument(skip_all)]
+pub async fn edit(
+    store: &Store,
+    events: &CommentEvents,
+    rules: EditRules<'_>,
+    id: &str,
+    token: &str,
+    body: &str,
+) -> AppResult<comment::Model> {
+    let settings = super::moderation_settings::current(store, events, rules.settings).await?;
+    let body = CommentBody::parse(body)?;
+    let formatted = formatting::format(body.as_str());
+    let txn = store.begin_write().await?;
+    let comment = own_comment(&txn, rules.fingerprints, &settings, id, token).await?;
+    let article = articles::lock_for_update(&txn, comment.article_id)
+        .await?
+        .ok_or(AppError::NotFound("article"))?;
+    let email = comment.author_email.clone();
+    let banned = super::bans::is_banned(store, rules.fingerprints, &email).await?;
+    let proven = article_policy::trusts(&settings, &article)
+        && match comment.author_key.as_deref() {
+            Some(key) => {
+                comments::approved_with_author_key(&txn, key, &email, Some(comment.id)).await?
+            }
+            None => false,
+        };
+    let decision = moderation_rules::decide(
+        &settings,
+        article_policy::mode_of(&article, &settings),
+        &Facts {
+            name: &comment.author_name,
+            email: &email,
+            body: body.as_str(),
+            links: formatted.links,
+            banned,
+            proven_returning_author: proven,
+        },
+    );
+    let was_visible = comment.status == CommentStatus::Approved;
+    // An edit never brings back what a moderator or a rule hid.
+    let status = if comment.status == CommentStatus::Hidden {
+        CommentStatus::Hidden
+    } else {
+        decision.status
+    };
+    let subject = Subject::comment(&comment);
+    let edited = comments::apply_edit(
+        &txn,
+        comment,
+        comments::Edit {
+            body: body.into_inner(),
+            body_html: formatted.html,
+            moderation_reasons: moderation_rules::to_stored(&decision.reasons),
+        },
+        status,
+        now_micros(),
+    )
+    .await?;
+    audit::record(&txn, Actor::Author, Action::EditComment, subject, None).await?;
+    store.announce_change(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(comment = %edited.id, status = status.as_str(), "comment edited by its author");
+    if !was_visible && status == CommentStatus::Approved {
+        events.approved(edited.clone());
+    } else {
+        events.changed();
+    }
+    events.queue_changed(QueueChange::Edited, edited.clone());
+    Ok(edited)
+}
+
+/// Withdraws the author's comment: erased as `deleteComment` erases it,
+/// its replies moved up.
+#[tracing::instrument(skip_all)]
+pub async fn withdraw(
+    store: &Store,
+    events: &CommentEvents,
+    rules: EditRules<'_>,
+    id: &str,
+    token: &str,
+) -> AppResult<uuid::Uuid> {
+    let settings = super::moderation_settings::current(store, events, rules.settings).await?;
+    let txn = store.begin_write().await?;
+    let comment = own_comment(&txn, rules.fingerprints, &settings, id, token).await?;
+    comments::delete_and_reparent(&txn, &comment).await?;
+    let subject = Subject::comment(&comment);
+    audit::record(&txn, Actor::Author, Action::WithdrawComment, subject, None).await?;
+    store.announce_change(&txn).await?;
+    txn.commit().await?;
+    events.changed();
+    store.purge_erased_pages();
+    tracing::info!(comment = %comment.id, "comment withdrawn by its author");
+    let id = comment.id;
+    events.queue_changed(QueueChange::Deleted, comment);
+    Ok(id)
+}
