@@ -5,9 +5,13 @@
  *   <script src="https://comments.example/embed.js" async></script>
  *
  * Plain JavaScript, no framework, no build step. Reader text only ever goes
- * into the page as text (textContent, Text nodes), never parsed as HTML.
- * Nothing is written to the reader's storage unless they tick "Save my name
- * and email". Every request goes to the server this script came from.
+ * into the page as text (textContent, Text nodes). A comment's formatting
+ * (the server's sanitised bodyHtml) is read in an inert document and copied
+ * element by element from a short allow-list, so nothing else the answer
+ * might hold reaches the page. Nothing is written to the reader's storage
+ * unless they tick "Save my name and email" (which also keeps the author
+ * token that lets a returning author's comments skip the queue). Every
+ * request goes to the server this script came from.
  * Strings: set window.parleyStrings = { key: "text", … } before this script.
  */
 (() => {
@@ -62,7 +66,7 @@
   // Server field names (PostCommentInput, extensions.field) → input names.
   const INPUT = { authorName: "name", authorEmail: "email", body: "body" };
 
-  const FIELDS = "id parentId authorName body createdAt replyCount";
+  const FIELDS = "id parentId authorName body bodyHtml createdAt replyCount";
   const PAGE_INFO = "pageInfo { hasNextPage endCursor }";
   const Q_THREAD = `query ParleyThread($slug: String!, $url: String, $first: Int!, $after: String, $order: CommentOrder) {
     commentForm(articleSlug: $slug, articleUrl: $url) { commentsOpen moderation fields { name required maxLength published } }
@@ -72,7 +76,7 @@
   const Q_REPLIES = `query ParleyReplies($id: ID!, $first: Int!, $after: String) {
     comment(id: $id) { replies(first: $first, after: $after) { nodes { ${FIELDS} } ${PAGE_INFO} } } }`;
   const Q_COUNTS = `query ParleyCounts($slugs: [String!]!) { articles(slugs: $slugs) { slug commentCount } }`;
-  const M_POST = `mutation ParleyPost($input: PostCommentInput!) { postComment(input: $input) { ${FIELDS} status } }`;
+  const M_POST = `mutation ParleyPost($input: PostCommentInput!) { postComment(input: $input) { ${FIELDS} status authorToken } }`;
   const S_LIVE = `subscription ParleyLive($slug: String!) { commentApproved(articleSlug: $slug) { ${FIELDS} } }`;
 
   /** Builds an element; children are nodes or strings (added as text). */
@@ -128,6 +132,44 @@
         /* nothing kept */
       }
     },
+  };
+
+  /** The formatting a comment may carry: tag → attributes kept. */
+  const FORMATTING = { P: [], BR: [], EM: [], STRONG: [], CODE: [], BLOCKQUOTE: [], A: ["href", "rel"] };
+  const SAFE_LINK = /^(https?:|mailto:)/i;
+
+  /** A comment's body: its formatted HTML copied through the allow-list, or its text. */
+  const formatted = (comment) => {
+    const box = h("div", { class: "body" });
+    if (typeof comment.bodyHtml !== "string") {
+      box.classList.add("plain");
+      box.append(comment.body);
+      return box;
+    }
+    const copy = (from, to) => {
+      for (const child of from.childNodes) {
+        if (child.nodeType === Node.TEXT_NODE) {
+          to.append(child.textContent);
+        } else if (child.nodeType === Node.ELEMENT_NODE) {
+          const keep = FORMATTING[child.tagName];
+          if (!keep) {
+            copy(child, to);
+            continue;
+          }
+          const element = document.createElement(child.tagName.toLowerCase());
+          for (const name of keep) {
+            const value = child.getAttribute(name);
+            if (value == null || (name === "href" && !SAFE_LINK.test(value))) continue;
+            element.setAttribute(name, value);
+          }
+          if (element.tagName === "A") element.setAttribute("rel", "nofollow ugc noopener");
+          copy(child, element);
+          to.append(element);
+        }
+      }
+    };
+    copy(new DOMParser().parseFromString(comment.bodyHtml, "text/html").body, box);
+    return box;
   };
 
   let unique = 0;
@@ -233,7 +275,7 @@
         { class: pending ? "comment pending" : "comment", "data-parley-comment": comment.id },
         h("header", {}, h("span", { class: "author" }, comment.authorName), " ", time),
         pending ? h("p", { class: "notice", "data-parley-pending": true }, say("pending")) : null,
-        h("p", { class: "body" }, comment.body),
+        formatted(comment),
       );
       const actions = h("div", { class: "actions" });
       if (!pending && this.form && this.form.commentsOpen) {
@@ -455,12 +497,14 @@
     async submit(form, parent, button) {
       this.clearErrors(form);
       const value = (name) => form.elements.namedItem(name).value;
+      const saved = storage.load();
       const input = {
         articleSlug: this.slug,
         parentId: parent ? parent.id : null,
         authorName: value("name"),
         authorEmail: value("email"),
         body: value("body"),
+        authorToken: (saved && saved.token) || null,
         articleUrl: this.url,
         articleTitle: this.title,
       };
@@ -491,12 +535,12 @@
         if (first && first.focus) first.focus();
         return;
       }
+      const comment = answer.data.postComment;
       if (form.elements.namedItem("save").checked) {
-        storage.save({ name: input.authorName, email: input.authorEmail });
+        storage.save({ name: input.authorName, email: input.authorEmail, token: comment.authorToken });
       } else {
         storage.forget();
       }
-      const comment = answer.data.postComment;
       form.elements.namedItem("body").value = "";
       if (parent) form.remove();
       if (!this.living) this.live();

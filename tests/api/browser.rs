@@ -304,11 +304,12 @@ async fn a_reader_on_a_listed_site_reads_posts_and_sees_approvals_live(backend: 
     )
     .await;
     wait_until(&page, &format!("{reply}.querySelector(':scope > .replies > [data-parley-comment] .author')?.textContent === 'Sam'"), Duration::from_secs(5), "the reply to the reply").await;
-    // The HTML-looking body shows as those characters, and no element came of it.
-    let xss: serde_json::Value = eval(&page, &format!("(() => {{ const c = {t}.querySelector('[data-parley-comment=\"{}\"] .body'); return {{ text: c.textContent, elements: c.children.length, images: {t}.querySelectorAll('img').length + document.querySelectorAll('img').length, alerts: window.__alerts }}; }})()", top[1])).await;
+    // The HTML-looking body shows as those characters, and no element came
+    // of it (a line of raw HTML is a block of its own, shown as text).
+    let xss: serde_json::Value = eval(&page, &format!("(() => {{ const c = {t}.querySelector('[data-parley-comment=\"{}\"] .body'); return {{ text: c.textContent.trim(), elements: [...c.querySelectorAll('*')].map(e => e.tagName), images: {t}.querySelectorAll('img').length + document.querySelectorAll('img').length, alerts: window.__alerts }}; }})()", top[1])).await;
     assert_eq!(
         xss,
-        json!({ "text": XSS, "elements": 0, "images": 0, "alerts": 0 })
+        json!({ "text": XSS, "elements": [], "images": 0, "alerts": 0 })
     );
     // Dates are machine-readable.
     let dated: bool = eval(&page, &format!("[...{t}.querySelectorAll('[data-parley-comment] time')].every(t => !isNaN(Date.parse(t.getAttribute('datetime'))))")).await;
@@ -419,11 +420,12 @@ async fn a_reader_on_a_listed_site_reads_posts_and_sees_approvals_live(backend: 
     let heading: String = eval(&page, &format!("{t}.querySelector('h2').textContent")).await;
     assert_eq!(heading, "28 Comments");
 
-    // Ticking the box keeps name and email; unticking forgets them.
+    // Ticking the box keeps name, email and the author token; unticking
+    // forgets them. The held comment shows its formatting.
     eval::<bool>(&page, &format!("(() => {{ const f = {t}.querySelector('.respond form'); f.elements.namedItem('save').click(); return true; }})()")).await;
     eval::<bool>(
         &page,
-        &fill("Maria", "maria@readers.example", "And another thing."),
+        &fill("Maria", "maria@readers.example", "And *another* thing."),
     )
     .await;
     wait_until(
@@ -433,6 +435,22 @@ async fn a_reader_on_a_listed_site_reads_posts_and_sees_approvals_live(backend: 
         "the saved author",
     )
     .await;
+    let saved: serde_json::Value =
+        eval(&page, "JSON.parse(localStorage.getItem('parley.author'))").await;
+    assert_eq!(saved["name"], "Maria");
+    assert_eq!(saved["token"].as_str().map(str::len), Some(43), "{saved}");
+    let held_id: String = eval(&page, &format!("{t}.querySelector('[data-parley-pending]').closest('[data-parley-comment]').dataset.parleyComment")).await;
+    let shown: serde_json::Value = eval(&page, &format!("(() => {{ const b = {t}.querySelector('[data-parley-comment=\"{held_id}\"] .body'); return [b.querySelector('em')?.textContent, b.textContent.trim()]; }})()")).await;
+    assert_eq!(shown, json!(["another", "And another thing."]));
+    // Once that comment is approved, the browser that kept the token posts
+    // straight into the thread: a returning author, proven.
+    app.approve(&token, &held_id).await;
+    eval::<bool>(
+        &page,
+        &fill("Maria", "maria@readers.example", "Back again."),
+    )
+    .await;
+    wait_until(&page, &format!("[...{t}.querySelectorAll('[data-parley-comment] .body')].some(b => b.textContent.trim() === 'Back again.' && !b.closest('[data-parley-comment]').querySelector(':scope > [data-parley-pending]'))"), Duration::from_secs(5), "the returning author's comment, published").await;
     eval::<bool>(&page, &format!("(() => {{ const f = {t}.querySelector('.respond form'); f.elements.namedItem('save').click(); return true; }})()")).await;
     let forgotten: u32 = eval(&page, "localStorage.length").await;
     assert_eq!(forgotten, 0);
