@@ -177,6 +177,7 @@ pub struct ServeArgs {
         long,
         env = "PARLEY_TRUSTED_PROXIES",
         value_delimiter = ',',
+        value_parser = address_or_range,
         global = true
     )]
     pub trusted_proxies: Vec<IpNet>,
@@ -399,9 +400,34 @@ impl Settings {
     }
 }
 
+/// A trusted proxy: a CIDR range, or a single address (`10.0.0.5`).
+fn address_or_range(raw: &str) -> Result<IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| format!("{raw:?} is neither an IP address nor a CIDR range (10.0.0.0/8)"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        assert_eq!(
+            address_or_range("127.0.0.1").unwrap(),
+            "127.0.0.1/32".parse::<IpNet>().unwrap()
+        );
+        assert_eq!(
+            address_or_range("::1").unwrap(),
+            "::1/128".parse::<IpNet>().unwrap()
+        );
+        assert_eq!(
+            address_or_range("10.0.0.0/8").unwrap(),
+            "10.0.0.0/8".parse::<IpNet>().unwrap()
+        );
+        assert!(address_or_range("proxy.example").is_err());
+    }
 
     #[test]
     fn cli_is_well_formed() {

@@ -4,10 +4,10 @@
 //! origin listed with `--cors-origins` (`*` lists none), as Coral does with
 //! its allowed domains.
 
+use sea_orm::DatabaseTransaction;
 use uuid::Uuid;
 
 use crate::error::{AppError, AppResult, Field};
-use crate::events::CommentEvents;
 use crate::store::entities::article;
 use crate::store::{Store, articles, now_micros};
 
@@ -31,23 +31,25 @@ pub fn would_create(origins: Option<&CorsOrigins>, page_url: Option<&str>) -> bo
     }
 }
 
-/// Creates the article `slug` from `page` unless it exists. `origins` is
-/// `None` when auto-creation is off: then an unknown article is `NOT_FOUND`.
-pub async fn ensure_article(
+/// The article a post to `slug` must create, if it must: `None` when it
+/// exists or when auto-creation is off (`origins` is `None`; an unknown
+/// article is then `NOT_FOUND` further on). Nothing is written here: the
+/// post creates it in its own transaction, so a refused post creates
+/// nothing.
+pub async fn article_to_create(
     store: &Store,
-    events: &CommentEvents,
     origins: Option<&CorsOrigins>,
     slug: &ArticleSlug,
     page: &ArticlePage,
-) -> AppResult<()> {
+) -> AppResult<Option<article::Model>> {
     let Some(origins) = origins else {
-        return Ok(());
+        return Ok(None);
     };
     if articles::find_by_slug(store.db(), slug.as_str())
         .await?
         .is_some()
     {
-        return Ok(());
+        return Ok(None);
     }
     let Some(raw_url) = page.url.as_deref() else {
         return Err(AppError::bad_input(
@@ -80,7 +82,7 @@ pub async fn ensure_article(
             .collect(),
     };
     let now = now_micros();
-    let fresh = article::Model {
+    Ok(Some(article::Model {
         id: Uuid::now_v7(),
         slug: slug.as_str().to_owned(),
         title,
@@ -91,17 +93,20 @@ pub async fn ensure_article(
         approved_comment_count: 0,
         moderation_mode: None,
         close_after_days: None,
-    };
-    let txn = store.begin_write().await?;
-    let created = articles::insert_if_absent(&txn, fresh.clone()).await?;
+    }))
+}
+
+/// Creates `fresh` in the post's transaction `txn` unless another post
+/// created it first; true when this one did. Cached answers saying the
+/// article does not exist are retired when `txn` commits.
+pub async fn create(
+    store: &Store,
+    txn: &DatabaseTransaction,
+    fresh: article::Model,
+) -> AppResult<bool> {
+    let created = articles::insert_if_absent(txn, fresh).await?;
     if created {
-        // Cached answers saying the article does not exist must go.
-        store.announce_change(&txn).await?;
+        store.announce_change(txn).await?;
     }
-    txn.commit().await?;
-    if created {
-        events.changed();
-        tracing::info!(article = %fresh.id, "article created by its first comment");
-    }
-    Ok(())
+    Ok(created)
 }

@@ -29,28 +29,24 @@ pub struct EditRules<'a> {
     pub fingerprints: &'a Fingerprints,
 }
 
-/// Finds comment `id` and checks the author's proof and the window; the
-/// comment's article is locked first.
-async fn own_comment(
-    txn: &sea_orm::DatabaseTransaction,
+/// The one answer to an edit or withdrawal without the proof: the same
+/// whether the comment exists, is hidden or was deleted, so that it tells
+/// nothing about a comment to whoever does not hold its token.
+const NOT_YOURS: AppError = AppError::Forbidden("this author token was not given for this comment");
+
+/// Finds comment `id` and checks the author's proof and the window.
+async fn find_own(
+    db: &impl sea_orm::ConnectionTrait,
     fingerprints: &Fingerprints,
     settings: &Settings,
     id: &str,
     token: &str,
 ) -> AppResult<comment::Model> {
     let token = AuthorToken::parse(token)?;
-    let id = super::id::parse(id).ok_or(AppError::NotFound("comment"))?;
-    let seen = comments::find(txn, id)
-        .await?
-        .ok_or(AppError::NotFound("comment"))?;
-    articles::lock_for_update(txn, seen.article_id).await?;
-    let comment = comments::find(txn, id)
-        .await?
-        .ok_or(AppError::NotFound("comment"))?;
+    let id = super::id::parse(id).ok_or(NOT_YOURS)?;
+    let comment = comments::find(db, id).await?.ok_or(NOT_YOURS)?;
     if comment.author_key.as_deref() != Some(token.key(fingerprints).as_str()) {
-        return Err(AppError::Forbidden(
-            "this author token was not given for this comment",
-        ));
+        return Err(NOT_YOURS);
     }
     let window = i64::from(settings.edit_window_minutes) * MICROS_PER_MINUTE;
     if now_micros() > comment.created_at.saturating_add(window) {
@@ -59,6 +55,20 @@ async fn own_comment(
         ));
     }
     Ok(comment)
+}
+
+/// `find_own` in the transaction of the change, the comment's article
+/// locked first.
+async fn own_comment(
+    txn: &sea_orm::DatabaseTransaction,
+    fingerprints: &Fingerprints,
+    settings: &Settings,
+    id: &str,
+    token: &str,
+) -> AppResult<comment::Model> {
+    let seen = find_own(txn, fingerprints, settings, id, token).await?;
+    articles::lock_for_update(txn, seen.article_id).await?;
+    find_own(txn, fingerprints, settings, id, token).await
 }
 
 /// Replaces the text of the author's comment and runs the rules again.
@@ -73,6 +83,8 @@ pub async fn edit(
 ) -> AppResult<comment::Model> {
     let settings = super::moderation_settings::current(store, events, rules.settings).await?;
     let body = CommentBody::parse(body)?;
+    // The proof first: formatting is work only the author may cause.
+    find_own(store.db(), rules.fingerprints, &settings, id, token).await?;
     let formatted = formatting::format(body.as_str());
     let txn = store.begin_write().await?;
     let comment = own_comment(&txn, rules.fingerprints, &settings, id, token).await?;
@@ -101,8 +113,12 @@ pub async fn edit(
         },
     );
     let was_visible = comment.status == CommentStatus::Approved;
-    // An edit never brings back what a moderator or a rule hid.
-    let status = if comment.status == CommentStatus::Hidden {
+    // An edit never brings back what a moderator hid. What the rules hid
+    // they judge again, like anything else: an edit must not tell its
+    // author whether a rule hid the comment or held it.
+    let hidden_by_moderator = comment.status == CommentStatus::Hidden
+        && !moderation_rules::hidden_by_rules(&comment.moderation_reasons);
+    let status = if hidden_by_moderator {
         CommentStatus::Hidden
     } else {
         decision.status

@@ -6,8 +6,8 @@
 //!
 //! Only a keyed hash of the token is stored (`comments.author_key`). A post
 //! may bring the token it got before (the widget keeps one per browser), so
-//! that all of a reader's comments share it; a post without one gets a new
-//! one. A token is 32 random bytes, base64url: whoever did not receive it
+//! that all of a reader's comments share it; a post without one, or with
+//! one Parley never gave (no comment carries it), gets a new one. A token is 32 random bytes, base64url: whoever did not receive it
 //! cannot guess it, so a guessed email alone proves nothing.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};

@@ -100,15 +100,43 @@ pub async fn post(
         page,
         author_token,
     } = input;
-    super::article_auto_create::ensure_article(store, events, rules.auto_create, &slug, &page)
-        .await?;
+    // A client over its flood limits is refused before any costly work
+    // (formatting, lookups); the check in the transaction below decides.
+    flood::precheck(
+        store.db(),
+        rules.flood,
+        rules.fingerprints,
+        rules.client,
+        now_micros(),
+    )
+    .await?;
+    let to_create =
+        super::article_auto_create::article_to_create(store, rules.auto_create, &slug, &page)
+            .await?;
     let settings = super::moderation_settings::current(store, events, rules.settings).await?;
-    let article = articles::find_by_slug(store.db(), slug.as_str())
-        .await?
-        .ok_or(AppError::NotFound("article"))?;
+    let article = match &to_create {
+        Some(fresh) => fresh.clone(),
+        None => articles::find_by_slug(store.db(), slug.as_str())
+            .await?
+            .ok_or(AppError::NotFound("article"))?,
+    };
     let formatted = formatting::format(body.as_str());
-    let author_token = author_token.unwrap_or_else(AuthorToken::generate);
-    let author_key = author_token.key(rules.fingerprints);
+    // A token is kept only if Parley gave it (a comment carries it): a
+    // client cannot pick one, say one that others might pick too.
+    let kept = match author_token {
+        Some(token) => {
+            let key = token.key(rules.fingerprints);
+            comments::author_key_in_use(store.db(), &key)
+                .await?
+                .then_some((token, key))
+        }
+        None => None,
+    };
+    let (author_token, author_key) = kept.unwrap_or_else(|| {
+        let token = AuthorToken::generate();
+        let key = token.key(rules.fingerprints);
+        (token, key)
+    });
     let decision = super::moderation_rules::decide(
         &settings,
         policy::mode_of(&article, &settings),
@@ -131,6 +159,10 @@ pub async fn post(
     let status = decision.status;
 
     let txn = store.begin_write().await?;
+    let created = match to_create {
+        Some(fresh) => super::article_auto_create::create(store, &txn, fresh).await?,
+        None => false,
+    };
     // The lock keeps moderators from closing the article, or from hiding or
     // deleting the parent, until this comment is stored. A held comment
     // changes nothing readers see, so a shared lock does and posters do not
@@ -192,6 +224,10 @@ pub async fn post(
         store.announce_change(&txn).await?;
     }
     txn.commit().await?;
+    if created {
+        events.changed();
+        tracing::info!(article = %article.id, "article created by its first comment");
+    }
     tracing::info!(comment = %stored.id, article = %article.id, status = status.as_str(), "comment posted");
     if status == CommentStatus::Approved {
         events.approved(stored.clone());

@@ -104,14 +104,49 @@ pub async fn admit(
     if !policy.is_on() {
         return Ok(());
     }
-    let client_key = fingerprints.of(
+    let client_key = client_key(fingerprints, client);
+    rate_window::lock(txn, &[&client_key]).await?;
+    refuse_if_over(txn, policy, &client_key, now).await?;
+    let hour_ago = now - HOUR_MICROS;
+    let interval = i64::try_from(policy.interval.as_micros()).unwrap_or(i64::MAX);
+    post_marks::insert(txn, client_key, now).await?;
+    post_marks::prune(txn, hour_ago.min(now - interval)).await?;
+    Ok(())
+}
+
+/// The same refusal `admit` would give, read without a lock or a write:
+/// lets a post over its limits be refused before any costly work. `admit`
+/// in the post's transaction still decides.
+pub async fn precheck(
+    db: &impl ConnectionTrait,
+    policy: &FloodPolicy,
+    fingerprints: &Fingerprints,
+    client: Option<IpAddr>,
+    now: i64,
+) -> AppResult<()> {
+    if !policy.is_on() {
+        return Ok(());
+    }
+    refuse_if_over(db, policy, &client_key(fingerprints, client), now).await
+}
+
+fn client_key(fingerprints: &Fingerprints, client: Option<IpAddr>) -> String {
+    fingerprints.of(
         "client",
         &client.map_or_else(|| "unknown".to_owned(), |ip| ip.to_string()),
-    );
-    rate_window::lock(txn, &[&client_key]).await?;
+    )
+}
 
+/// `RATE_LIMITED` when the client posted within the interval, or reached
+/// the hourly cap.
+async fn refuse_if_over(
+    db: &impl ConnectionTrait,
+    policy: &FloodPolicy,
+    client_key: &str,
+    now: i64,
+) -> AppResult<()> {
     let interval = i64::try_from(policy.interval.as_micros()).unwrap_or(i64::MAX);
-    if let Some(last) = post_marks::latest(txn, &client_key).await? {
+    if let Some(last) = post_marks::latest(db, client_key).await? {
         let wait = last.created_at.saturating_add(interval) - now;
         if wait > 0 {
             return Err(rate_window::refusal(wait));
@@ -119,14 +154,12 @@ pub async fn admit(
     }
     let hour_ago = now - HOUR_MICROS;
     let cap = u64::from(policy.hourly_cap.max(1));
-    let recent = post_marks::recent(txn, &client_key, hour_ago, cap).await?;
+    let recent = post_marks::recent(db, client_key, hour_ago, cap).await?;
     if recent.len() as u64 >= cap
         && let Some(oldest) = recent.first()
     {
         return Err(rate_window::refusal(oldest.created_at + HOUR_MICROS - now));
     }
-    post_marks::insert(txn, client_key, now).await?;
-    post_marks::prune(txn, hour_ago.min(now - interval)).await?;
     Ok(())
 }
 

@@ -5,8 +5,13 @@
 //! construct outside the subset (a heading, a list, an image) keeps its
 //! text and loses its markup. Links may only be `http`, `https` or
 //! `mailto`, and carry `rel="nofollow ugc noopener"`.
+//!
+//! What one body may cost is bounded: a body nested deeper than
+//! `MAX_NESTING` block quotes or list items, or whose HTML would pass
+//! `MAX_HTML_CHARS`, is shown as plain text (paragraphs and line breaks
+//! only), without being read as Markdown at all.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::LazyLock;
 
 /// A comment body as readers will see it.
@@ -30,7 +35,8 @@ static SANITISER: LazyLock<ammonia::Builder<'static>> = LazyLock::new(|| {
     let mut builder = ammonia::Builder::empty();
     builder
         .tags(HashSet::from(TAGS))
-        .add_tag_attributes("a", ["href"])
+        .generic_attributes(HashSet::new())
+        .tag_attributes(HashMap::from([("a", HashSet::from(["href"]))]))
         .url_schemes(HashSet::from(["http", "https", "mailto"]))
         .url_relative(ammonia::UrlRelative::Deny)
         .link_rel(Some("nofollow ugc noopener"))
@@ -46,14 +52,81 @@ fn markdown_options() -> comrak::Options<'static> {
     options
 }
 
+/// The deepest nesting of block quotes and list items read as Markdown.
+pub const MAX_NESTING: usize = 8;
+
 /// Formats a comment body.
 pub fn format(body: &str) -> Formatted {
+    if nesting(body) > MAX_NESTING {
+        return plain(body);
+    }
     let html = comrak::markdown_to_html(body, &markdown_options());
     let html = SANITISER.clean(&html).to_string();
+    if html.len() > MAX_HTML_CHARS {
+        return plain(body);
+    }
     // Text is escaped, so every `<a href` is a link the sanitiser kept (it
     // drops a dangerous target but keeps the anchor, which is then inert).
     let links = html.matches("<a href=").count();
     Formatted { html, links }
+}
+
+/// The most container markers (`>`, or a list item's `-`, `+`, `*`, `1.`,
+/// `1)`) that open any one line: how deep its Markdown would nest.
+fn nesting(body: &str) -> usize {
+    body.lines()
+        .map(|line| {
+            let mut depth = 0;
+            let mut rest = line.trim_start();
+            loop {
+                let after_marker = if let Some(after) = rest.strip_prefix('>') {
+                    Some(after)
+                } else if let Some(after) = rest.strip_prefix(['-', '+', '*']) {
+                    after.starts_with([' ', '\t']).then_some(after)
+                } else {
+                    let digits =
+                        rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                    rest[digits..]
+                        .strip_prefix(['.', ')'])
+                        .filter(|after| digits > 0 && after.starts_with([' ', '\t']))
+                };
+                match after_marker {
+                    Some(after) => {
+                        depth += 1;
+                        rest = after.trim_start();
+                    }
+                    None => return depth,
+                }
+            }
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+/// A body as plain text: escaped, blank lines between paragraphs, line
+/// breaks kept. At most five bytes for each byte of `body`, and no links.
+fn plain(body: &str) -> Formatted {
+    let mut html = String::with_capacity(body.len() + 16);
+    for paragraph in body.split("\n\n").filter(|p| !p.trim().is_empty()) {
+        html.push_str("<p>");
+        for (i, line) in paragraph.trim_matches('\n').lines().enumerate() {
+            if i > 0 {
+                html.push_str("<br>\n");
+            }
+            for c in line.chars() {
+                match c {
+                    '&' => html.push_str("&amp;"),
+                    '<' => html.push_str("&lt;"),
+                    '>' => html.push_str("&gt;"),
+                    '"' => html.push_str("&#34;"),
+                    '\'' => html.push_str("&#39;"),
+                    c => html.push(c),
+                }
+            }
+        }
+        html.push_str("</p>\n");
+    }
+    Formatted { html, links: 0 }
 }
 
 #[cfg(test)]
@@ -100,6 +173,34 @@ mod tests {
             }
             assert_eq!(out.links, 0, "{payload} gave {}", out.html);
         }
+    }
+
+    #[test]
+    fn deep_nesting_is_shown_as_plain_text() {
+        let deep = format!("{} quoted https://a.example", ">".repeat(MAX_NESTING + 1));
+        let out = format(&deep);
+        assert_eq!(out.links, 0);
+        assert!(!out.html.contains("<blockquote>"), "{}", out.html);
+        assert!(out.html.starts_with("<p>&gt;&gt;"), "{}", out.html);
+        let lists = format(&"- ".repeat(MAX_NESTING + 1));
+        assert!(!lists.html.contains("<li>"), "{}", lists.html);
+        let shallow = format(&format!("{} quoted", ">".repeat(MAX_NESTING)));
+        assert!(shallow.html.contains("<blockquote>"), "{}", shallow.html);
+    }
+
+    #[test]
+    fn html_stays_within_its_bound() {
+        let worst = "\"".repeat(super::super::CommentBody::MAX_CHARS);
+        assert!(format(&worst).html.len() <= MAX_HTML_CHARS);
+        let nested = format!("{}x", ">".repeat(super::super::CommentBody::MAX_CHARS - 1));
+        assert!(format(&nested).html.len() <= MAX_HTML_CHARS);
+    }
+
+    #[test]
+    fn link_titles_are_dropped() {
+        let out = format("[x](https://a.example \"title\")");
+        assert!(!out.html.contains("title"), "{}", out.html);
+        assert_eq!(out.links, 1);
     }
 
     #[test]

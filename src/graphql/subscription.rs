@@ -13,20 +13,23 @@ use super::types::{Comment, ModerationQueueEvent};
 use crate::auth::{Credentials, Viewer};
 use crate::domain::articles;
 use crate::error::AppError;
-use crate::events::QueueEvent;
 
 pub struct Subscription;
 
 #[SubscriptionObject]
 impl Subscription {
     /// Each comment of the article as it becomes visible to readers; never a
-    /// pending one.
+    /// pending one. On a moderator's socket the comments carry what
+    /// moderators see, for as long as the token holds: when it stops (logout,
+    /// password change, removal) the subscription ends within a second, with
+    /// an UNAUTHENTICATED error.
     async fn comment_approved(
         &self,
         ctx: &Context<'_>,
         article_slug: String,
-    ) -> Result<impl Stream<Item = Comment>> {
+    ) -> Result<impl Stream<Item = Result<Comment>>> {
         let services = services(ctx);
+        let watch = TokenWatch::of(ctx).await?;
         // The lookup waits its turn like any request; each event takes its
         // own (see `ExecutionTurns`).
         let turn = match ctx.data_opt::<super::ExecutionTurns>() {
@@ -37,21 +40,10 @@ impl Subscription {
             .await?
             .ok_or(AppError::NotFound("article"))?;
         drop(turn);
-        let receiver = services.events.subscribe();
-        Ok(futures_util::stream::unfold(
-            receiver,
-            move |mut receiver| async move {
-                loop {
-                    match receiver.recv().await {
-                        Ok(comment) if comment.article_id == article.id => {
-                            return Some((Comment::from(comment), receiver));
-                        }
-                        Ok(_) | Err(RecvError::Lagged(_)) => continue,
-                        Err(RecvError::Closed) => return None,
-                    }
-                }
-            },
-        ))
+        let feed = Feed::new(services.events.subscribe(), watch);
+        Ok(feed.into_stream(move |comment| {
+            (comment.article_id == article.id).then(|| Comment::from(comment))
+        }))
     }
 
     /// Moderators only: each comment entering or leaving the moderation
@@ -65,47 +57,12 @@ impl Subscription {
         &self,
         ctx: &Context<'_>,
     ) -> Result<impl Stream<Item = Result<ModerationQueueEvent>>> {
-        let services = services(ctx);
         super::viewer(ctx).require_moderator()?;
-        let credentials = ctx
-            .data_opt::<SocketToken>()
-            .cloned()
+        let watch = TokenWatch::of(ctx)
+            .await?
             .ok_or(AppError::Unauthenticated("a moderator token is required"))?;
-        let receiver = services.events.subscribe_queue();
-        let mut checks = tokio::time::interval(TOKEN_CHECK_INTERVAL);
-        checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let state = QueueFeed {
-            receiver,
-            checks,
-            credentials,
-            store: services.store.clone(),
-            keys: services.keys.clone(),
-            ended: false,
-        };
-        Ok(futures_util::stream::unfold(
-            state,
-            |mut state| async move {
-                if state.ended {
-                    return None;
-                }
-                loop {
-                    tokio::select! {
-                        event = state.receiver.recv() => match event {
-                            Ok(event) => return Some((Ok(ModerationQueueEvent::from(event)), state)),
-                            Err(RecvError::Lagged(_)) => continue,
-                            Err(RecvError::Closed) => return None,
-                        },
-                        _ = state.checks.tick() => {
-                            if !state.still_valid().await {
-                                state.ended = true;
-                                let error = AppError::Unauthenticated("the token is no longer valid");
-                                return Some((Err(error.into()), state));
-                            }
-                        }
-                    }
-                }
-            },
-        ))
+        let feed = Feed::new(services(ctx).events.subscribe_queue(), Some(watch));
+        Ok(feed.into_stream(|event| Some(ModerationQueueEvent::from(event))))
     }
 }
 
@@ -116,18 +73,44 @@ const TOKEN_CHECK_INTERVAL: Duration = Duration::from_millis(500);
 #[derive(Clone)]
 pub struct SocketToken(pub String);
 
-struct QueueFeed {
-    receiver: broadcast::Receiver<QueueEvent>,
+/// The moderator's token behind a subscription, checked when it starts and
+/// every `TOKEN_CHECK_INTERVAL` after: what a moderator's socket sees
+/// stops when the token stops.
+struct TokenWatch {
     checks: tokio::time::Interval,
+    checked_at: tokio::time::Instant,
     credentials: SocketToken,
     store: crate::domain::Store,
     keys: crate::auth::TokenKeys,
-    ended: bool,
 }
 
-impl QueueFeed {
+impl TokenWatch {
+    /// The watch of a moderator's socket, its token checked now (it may
+    /// have been revoked since the socket opened); none for other sockets.
+    async fn of(ctx: &Context<'_>) -> Result<Option<Self>> {
+        let (Viewer::Moderator(_), Some(credentials)) =
+            (super::viewer(ctx), ctx.data_opt::<SocketToken>())
+        else {
+            return Ok(None);
+        };
+        let services = services(ctx);
+        let mut checks = tokio::time::interval(TOKEN_CHECK_INTERVAL);
+        checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let watch = Self {
+            checks,
+            checked_at: tokio::time::Instant::now(),
+            credentials: credentials.clone(),
+            store: services.store.clone(),
+            keys: services.keys.clone(),
+        };
+        if !watch.still_valid().await {
+            return Err(AppError::Unauthenticated("the token is no longer valid").into());
+        }
+        Ok(Some(watch))
+    }
+
     /// Whether the token still names a moderator (not revoked, not removed,
-    /// not older than a password change). A failed check ends the feed too.
+    /// not older than a password change). A failed check counts as no.
     async fn still_valid(&self) -> bool {
         matches!(
             Credentials::Bearer(&self.credentials.0)
@@ -135,5 +118,97 @@ impl QueueFeed {
                 .await,
             Ok(Viewer::Moderator(_))
         )
+    }
+
+    /// Resolves when the token is found no longer valid.
+    async fn revoked(&mut self) {
+        loop {
+            self.checks.tick().await;
+            if !self.check().await {
+                return;
+            }
+        }
+    }
+
+    /// Checks the token, noting when.
+    async fn check(&mut self) -> bool {
+        let valid = self.still_valid().await;
+        self.checked_at = tokio::time::Instant::now();
+        valid
+    }
+
+    /// Checks the token if the last check is older than the interval.
+    async fn check_if_due(&mut self) -> bool {
+        if self.checked_at.elapsed() < TOKEN_CHECK_INTERVAL {
+            return true;
+        }
+        self.check().await
+    }
+}
+
+/// Events from a channel, for as long as the watched token (if any) holds.
+struct Feed<T> {
+    receiver: broadcast::Receiver<T>,
+    watch: Option<TokenWatch>,
+    ended: bool,
+}
+
+impl<T: Clone + Send + 'static> Feed<T> {
+    fn new(receiver: broadcast::Receiver<T>, watch: Option<TokenWatch>) -> Self {
+        Self {
+            receiver,
+            watch,
+            ended: false,
+        }
+    }
+
+    /// The events `pick` keeps, then an UNAUTHENTICATED error and the end
+    /// when the token stops holding.
+    fn into_stream<U: Send + 'static>(
+        self,
+        pick: impl Fn(T) -> Option<U> + Send + Sync + 'static,
+    ) -> impl Stream<Item = Result<U>> {
+        futures_util::stream::unfold((self, pick), |(mut feed, pick)| async move {
+            if feed.ended {
+                return None;
+            }
+            loop {
+                let step = {
+                    let Feed {
+                        receiver, watch, ..
+                    } = &mut feed;
+                    let revoked = async {
+                        match watch.as_mut() {
+                            Some(watch) => watch.revoked().await,
+                            None => std::future::pending().await,
+                        }
+                    };
+                    tokio::select! {
+                        event = receiver.recv() => Some(event),
+                        () = revoked => None,
+                    }
+                };
+                let still_valid = match (&step, feed.watch.as_mut()) {
+                    // A steady flow of events must not starve the checks.
+                    (Some(Ok(_)), Some(watch)) => watch.check_if_due().await,
+                    (Some(_), _) => true,
+                    (None, _) => false,
+                };
+                match step {
+                    _ if !still_valid => {
+                        feed.ended = true;
+                        let error = AppError::Unauthenticated("the token is no longer valid");
+                        return Some((Err(error.into()), (feed, pick)));
+                    }
+                    Some(Ok(event)) => {
+                        if let Some(item) = pick(event) {
+                            return Some((Ok(item), (feed, pick)));
+                        }
+                    }
+                    Some(Err(RecvError::Lagged(_))) => continue,
+                    Some(Err(RecvError::Closed)) | None => return None,
+                }
+            }
+        })
     }
 }

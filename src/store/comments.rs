@@ -427,6 +427,19 @@ pub async fn approved_with_author_key(
     Ok(found.is_some())
 }
 
+/// Whether any comment was posted with this author key.
+pub async fn author_key_in_use(db: &impl ConnectionTrait, author_key: &str) -> Result<bool, DbErr> {
+    let found = Comment::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::AuthorKey.eq(author_key))
+        .limit(1)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
+
 /// Comments by status, for one article or all: `(status, count)` pairs.
 pub async fn count_by_status(
     db: &impl ConnectionTrait,

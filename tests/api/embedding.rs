@@ -13,6 +13,7 @@ on_both_databases!(
     the_comment_form_says_what_the_server_takes,
     counts_for_a_page_of_articles_in_one_request,
     the_first_comment_creates_its_article_only_from_a_listed_site,
+    a_refused_first_comment_creates_no_article,
 );
 
 const FORM: &str = "query($slug: String!, $url: String) { commentForm(articleSlug: $slug, articleUrl: $url) { commentsOpen moderation fields { name required maxLength published } } }";
@@ -192,6 +193,46 @@ async fn the_first_comment_creates_its_article_only_from_a_listed_site(backend: 
     assert_eq!(
         still["data"]["article"]["title"],
         "Council passes the budget"
+    );
+}
+
+/// A post that is refused (over the flood limits, or replying to a comment
+/// that is not there) leaves no article behind.
+async fn a_refused_first_comment_creates_no_article(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.cors_origins =
+            parley::domain::origins::CorsOrigins::parse(&["https://news.example"]).unwrap();
+        s.article_auto_create = true;
+        s.flood = parley::domain::flood::FloodPolicy::default();
+    })
+    .await;
+    let post = |slug: &str, parent: Option<String>| {
+        json!({
+            "articleSlug": slug, "parentId": parent,
+            "authorName": "Maria", "authorEmail": "maria@readers.example",
+            "body": format!("First on {slug}"),
+            "articleUrl": format!("https://news.example/{slug}"),
+            "articleTitle": "Buy pills",
+        })
+    };
+    let orphan = app
+        .post_comment(post("orphan", Some(uuid::Uuid::now_v7().to_string())))
+        .await;
+    assert_eq!(error_code(&orphan), "BAD_USER_INPUT", "{orphan}");
+    let first = app.post_comment(post("first", None)).await;
+    assert_no_errors(&first);
+    let limited = app.post_comment(post("second", None)).await;
+    assert_eq!(error_code(&limited), "RATE_LIMITED", "{limited}");
+
+    let articles = app
+        .gql(
+            "{ articles(slugs: [\"orphan\", \"first\", \"second\"]) { slug } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        articles["data"]["articles"],
+        json!([null, { "slug": "first" }, null])
     );
 }
 

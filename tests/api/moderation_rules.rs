@@ -40,6 +40,7 @@ on_both_databases!(
     a_comment_form_read_before_closing_time_does_not_stay_open_after_it,
     script_and_html_payloads_come_out_inert_in_body_html,
     the_markdown_subset_becomes_html_with_marked_links,
+    deeply_nested_bodies_are_shown_as_plain_text,
 );
 
 const SLUG: &str = "rules";
@@ -1609,4 +1610,70 @@ async fn the_markdown_subset_becomes_html_with_marked_links(backend: Backend) {
         "{html}"
     );
     assert_inert(html, body);
+}
+
+/// Nesting costs time to format and bytes to send: past eight levels a
+/// body is plain text, its HTML within the bound the API charges for.
+async fn deeply_nested_bodies_are_shown_as_plain_text(backend: Backend) {
+    let (app, _) = app_with_article(backend, ModerationMode::Post).await;
+    let body = format!("{}x https://a.example", ">".repeat(9_900));
+    let posted = post_ok(&app, SLUG, "Ann", "ann@readers.example", &body, None).await;
+    let html = posted["bodyHtml"].as_str().unwrap();
+    assert!(html.starts_with("<p>&gt;&gt;&gt;"), "{}", &html[..40]);
+    assert!(html.len() <= 6 * 10_000, "{} bytes", html.len());
+    assert!(!html.contains("<blockquote>") && !html.contains("<a "));
+    assert_eq!(posted["status"], "APPROVED", "no link a reader sees");
+
+    let titled = post_ok(
+        &app,
+        SLUG,
+        "Ann",
+        "ann@readers.example",
+        "[x](https://a.example \"a title\")",
+        None,
+    )
+    .await;
+    assert_inert(titled["bodyHtml"].as_str().unwrap(), "a titled link");
+}
+
+// ---------------------------------------------------------------------------
+// Several instances
+
+/// A settings change made on one instance is in force on another sharing
+/// the PostgreSQL database at once: its next post and form follow it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_settings_change_reaches_other_instances_at_once() {
+    if postgres_url().is_none() {
+        assert!(std::env::var_os("PARLEY_REQUIRE_POSTGRES").is_none());
+        return;
+    }
+    let (first, admin) = app_with_article(Backend::Postgres, ModerationMode::Pre).await;
+    let counter = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut settings = test_settings(&first.db);
+    settings.statement_counter = Some(counter.clone());
+    let second = start(TestDb::reuse(&first.db), settings).await;
+    // The second instance keeps what it read once its change feed is
+    // connected (in the background): wait until a form costs it nothing.
+    wait_until(
+        std::time::Duration::from_secs(10),
+        "the other instance keeps the form",
+        || async {
+            let before = counter.load(std::sync::atomic::Ordering::SeqCst);
+            let seen = form(&second, SLUG).await;
+            assert_eq!(seen["moderation"], "PRE");
+            counter.load(std::sync::atomic::Ordering::SeqCst) == before
+        },
+    )
+    .await;
+
+    update_settings(&first, &admin, json!({ "mode": "POST" })).await;
+
+    wait_until(
+        std::time::Duration::from_secs(1),
+        "the other instance still uses the old mode",
+        || async { form(&second, SLUG).await["moderation"] == "POST" },
+    )
+    .await;
+    let posted = post_ok(&second, SLUG, "Ann", "ann@readers.example", "Hello.", None).await;
+    assert_eq!(posted["status"], "APPROVED");
 }

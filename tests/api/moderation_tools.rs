@@ -26,6 +26,9 @@ on_both_databases!(
     live_queue_reaches_moderators_with_reasons_and_emails,
     live_queue_refuses_callers_without_a_moderator_token,
     live_queue_ends_when_its_token_is_revoked,
+    a_moderators_feed_of_approved_comments_ends_when_the_token_is_revoked,
+    an_edit_does_not_tell_a_hiding_rule_from_a_holding_one,
+    a_token_parley_never_gave_is_replaced,
 );
 
 const BULK: &str = "mutation($ids: [ID!]!, $action: BulkModerationAction!, $reason: String) { moderateComments(ids: $ids, action: $action, reason: $reason) { id outcome comment { id status } } }";
@@ -487,7 +490,15 @@ async fn edits_need_the_authors_token_and_the_window(backend: Backend) {
             json!({ "id": uuid::Uuid::now_v7().to_string(), "token": author_token, "body": "x" }),
         )
         .await;
-    assert_eq!(error_code(&unknown), "NOT_FOUND");
+    assert_eq!(
+        error_code(&unknown),
+        "FORBIDDEN",
+        "the same answer as another's comment"
+    );
+    assert_eq!(
+        unknown["errors"][0]["message"],
+        wrong["errors"][0]["message"]
+    );
 
     // Sixteen minutes later the default window of fifteen has closed (both
     // comments age: ids are stored differently by each database).
@@ -553,7 +564,8 @@ async fn authors_withdraw_within_the_window(backend: Backend) {
     let again = app
         .gql(WITHDRAW, json!({ "id": id, "token": author_token }))
         .await;
-    assert_eq!(error_code(&again), "NOT_FOUND");
+    // Gone: the same answer as for a comment that is not the caller's.
+    assert_eq!(error_code(&again), "FORBIDDEN");
 }
 
 type Socket =
@@ -729,4 +741,157 @@ async fn live_queue_ends_when_its_token_is_revoked(backend: Backend) {
         None,
         "nothing more is delivered"
     );
+}
+
+/// `commentApproved` on a moderator's socket carries emails: it must stop
+/// with the token, and the socket must not start another privileged one.
+async fn a_moderators_feed_of_approved_comments_ends_when_the_token_is_revoked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    let token = app.admin_token().await;
+    app.create_article(&admin, "feed").await;
+    let mut socket = socket_with(&app, json!({ "Authorization": format!("Bearer {token}") })).await;
+    let subscribe = |id: &str| {
+        json!({
+            "id": id,
+            "type": "subscribe",
+            "payload": { "query": "subscription { commentApproved(articleSlug: \"feed\") { id authorEmail } }" },
+        })
+    };
+    send(&mut socket, subscribe("a")).await;
+    let mut delivered = None;
+    for attempt in 0..50 {
+        let id = app
+            .post("feed", "Ann", &format!("probe {attempt}"), None)
+            .await;
+        app.approve(&admin, &id).await;
+        if let Some(message) = next_within(&mut socket, Duration::from_millis(200)).await {
+            delivered = Some(message);
+            break;
+        }
+    }
+    let delivered = delivered.expect("the feed delivered");
+    assert_eq!(
+        delivered["payload"]["data"]["commentApproved"]["authorEmail"], "ann@readers.example",
+        "a moderator's socket sees emails"
+    );
+
+    let logout = app.gql_as(&token, "mutation { logout }", json!({})).await;
+    assert_no_errors(&logout);
+    let mut refused = false;
+    let mut ended = false;
+    while let Some(message) = next_within(&mut socket, Duration::from_secs(3)).await {
+        if message["type"] == "next" && message["payload"]["errors"].is_array() {
+            assert_eq!(
+                message["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+                "{message}"
+            );
+            refused = true;
+        } else {
+            assert_eq!(message["type"], "complete", "nothing else comes: {message}");
+            ended = true;
+            break;
+        }
+    }
+    assert!(refused && ended, "the feed did not end with the token");
+    let id = app.post("feed", "Bob", "after the logout", None).await;
+    app.approve(&admin, &id).await;
+    assert_eq!(
+        next_within(&mut socket, Duration::from_millis(500)).await,
+        None
+    );
+
+    // A new subscription on the same socket is refused too.
+    send(&mut socket, subscribe("b")).await;
+    let answer = next_within(&mut socket, Duration::from_secs(5))
+        .await
+        .unwrap();
+    assert_eq!(
+        answer["payload"]["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+        "{answer}"
+    );
+}
+
+/// What a rule hid is judged again on an edit, like what a rule held: the
+/// edit's answer must not tell a block word from a hold word. What a
+/// moderator hid stays hidden.
+async fn an_edit_does_not_tell_a_hiding_rule_from_a_holding_one(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.moderation = parley::domain::ModerationMode::Post;
+    })
+    .await;
+    let admin = app.admin_token().await;
+    app.create_article(&admin, "words").await;
+    let settings = app
+        .gql_as(
+            &admin,
+            "mutation { updateModerationSettings(input: { holdWords: [\"casino\"], blockWords: [\"viagra\"] }) { holdWords } }",
+            json!({}),
+        )
+        .await;
+    assert_no_errors(&settings);
+    let (held, held_token) =
+        post_with_token(&app, "words", "ann@readers.example", "visit my casino").await;
+    let (hidden, hidden_token) =
+        post_with_token(&app, "words", "bob@readers.example", "cheap viagra here").await;
+    let (clean, clean_token) =
+        post_with_token(&app, "words", "cy@readers.example", "a fair point").await;
+    app.gql_as(
+        &admin,
+        "mutation($id: ID!) { hideComment(id: $id) { id } }",
+        json!({ "id": clean }),
+    )
+    .await;
+
+    let mut answers = Vec::new();
+    for (id, token, body) in [
+        (&held, &held_token, "a fair point, edited"),
+        (&hidden, &hidden_token, "another fair point, edited"),
+        (&clean, &clean_token, "still a fair point"),
+    ] {
+        let edited = app
+            .gql(EDIT, json!({ "id": id, "token": token, "body": body }))
+            .await;
+        assert_no_errors(&edited);
+        answers.push(edited["data"]["editComment"]["status"].clone());
+    }
+    assert_eq!(
+        answers,
+        vec![json!("APPROVED"), json!("APPROVED"), json!("PENDING")]
+    );
+    let mut visible = visible_ids(&app, "words").await;
+    visible.sort();
+    let mut expected = vec![held.clone(), hidden.clone()];
+    expected.sort();
+    assert_eq!(visible, expected, "the moderator's hide holds");
+}
+
+/// A well-formed token that no comment carries is not kept: the post gets
+/// a token of Parley's own, so no two readers share one by choosing it.
+async fn a_token_parley_never_gave_is_replaced(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    app.create_article(&admin, "tokens").await;
+    let chosen = "A".repeat(43);
+    let answer = app
+        .gql(
+            POST,
+            json!({ "input": { "articleSlug": "tokens", "authorName": "Ann", "authorEmail": "ann@readers.example", "body": "mine", "authorToken": chosen } }),
+        )
+        .await;
+    assert_no_errors(&answer);
+    let given = answer["data"]["postComment"]["authorToken"]
+        .as_str()
+        .unwrap();
+    assert_ne!(given, chosen);
+    assert_eq!(given.len(), 43);
+    // The token given is kept from then on.
+    let again = app
+        .gql(
+            POST,
+            json!({ "input": { "articleSlug": "tokens", "authorName": "Ann", "authorEmail": "ann@readers.example", "body": "mine again", "authorToken": given } }),
+        )
+        .await;
+    assert_no_errors(&again);
+    assert_eq!(again["data"]["postComment"]["authorToken"], given);
 }
