@@ -21,6 +21,7 @@ query Queue($status: CommentStatus = PENDING, $first: Int = 20, $after: String) 
       createdAt
       parentId
       article { slug title }
+      moderationReasons { code detail }
     }
     pageInfo { hasNextPage endCursor }
   }
@@ -49,6 +50,56 @@ mutation Delete($id: ID!) {
       variables: '{\n  "id": ""\n}',
     },
     {
+      query: `# Up to 100 comments at once: APPROVE, HIDE or DELETE, one result per id.
+mutation Many($ids: [ID!]!, $action: BulkModerationAction!, $reason: String) {
+  moderateComments(ids: $ids, action: $action, reason: $reason) {
+    id
+    outcome
+    comment { id status }
+  }
+}`,
+      variables: '{\n  "ids": [],\n  "action": "HIDE",\n  "reason": "spam"\n}',
+    },
+    {
+      query: `# Ban the author of a comment (by email, never shown); their new comments are hidden.
+mutation Ban($commentId: ID!, $reason: String) {
+  banAuthor(commentId: $commentId, reason: $reason) { id reason createdAt }
+}
+
+query Bans($first: Int = 20, $after: String) {
+  bans(first: $first, after: $after) {
+    nodes { id reason createdAt moderator { name } exampleComment { id authorName } }
+    pageInfo { hasNextPage endCursor }
+  }
+}`,
+      variables: '{\n  "commentId": "",\n  "reason": "repeated abuse"\n}',
+    },
+    {
+      query: `# What moderators did, newest first; every filter is optional.
+query Log($first: Int = 20, $after: String, $action: ModerationLogAction, $articleSlug: String) {
+  moderationLog(first: $first, after: $after, action: $action, articleSlug: $articleSlug) {
+    nodes { action moderator { name } commentId articleSlug reason createdAt }
+    pageInfo { hasNextPage endCursor }
+  }
+  moderationCounts(articleSlug: $articleSlug) { pending approved hidden }
+}`,
+      variables: '{\n  "first": 20\n}',
+    },
+    {
+      query: `# The moderation rules (admins change them; give only what changes).
+query Settings {
+  moderationSettings {
+    mode maxLinks holdWords blockWords blockedEmailDomains
+    trustReturningAuthors closeAfterDays editWindowMinutes
+  }
+}
+
+mutation UpdateSettings($input: ModerationSettingsInput!) {
+  updateModerationSettings(input: $input) { mode maxLinks holdWords blockWords }
+}`,
+      variables: '{\n  "input": { "holdWords": ["casino"] }\n}',
+    },
+    {
       query: `# Log in with the box above, or run this and the token is used from then on.
 mutation Login($email: String!, $password: String!) {
   login(email: $email, password: $password) {
@@ -65,6 +116,16 @@ subscription Live($slug: String!) {
   commentApproved(articleSlug: $slug) { id authorName body createdAt }
 }`,
       variables: '{\n  "slug": ""\n}',
+    },
+    {
+      query: `# Comments entering and leaving the queue, live (log in first).
+subscription LiveQueue {
+  moderationQueueChanged {
+    change
+    comment { id status authorName authorEmail body moderationReasons { code detail } }
+  }
+}`,
+      variables: "{}",
     },
   ];
 

@@ -742,6 +742,43 @@ async fn a_moderator_logs_in_and_approves_from_the_playground() {
         panic!("no live comment reached the playground: {pane} {requested:?} {violations:?}");
     }
 
+    // The live queue needs the login's token, which the playground sends in
+    // connection_init: held comments arrive with their emails and reasons.
+    eval::<bool>(&page, "([...document.querySelectorAll('.graphiql-tab')].find(t => t.textContent.includes('LiveQueue')).querySelector('button').click(), true)").await;
+    wait_until(&page, "document.querySelector('.graphiql-query-editor .CodeMirror').CodeMirror.getValue().includes('moderationQueueChanged')", Duration::from_secs(5), "the LiveQueue tab").await;
+    eval::<bool>(
+        &page,
+        "(document.querySelector('.graphiql-execute-button').click(), true)",
+    )
+    .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut queued = false;
+    for n in 0.. {
+        app.post(
+            SLUG,
+            "Quinn",
+            &format!("Queued from the playground {n}"),
+            None,
+        )
+        .await;
+        let until = Instant::now() + Duration::from_millis(500);
+        while Instant::now() < until && !queued {
+            queued = eval(
+                &page,
+                &format!("{result}.includes('quinn@readers.example') && {result}.includes('PRE_MODERATION')"),
+            )
+            .await;
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        if queued || Instant::now() > deadline {
+            break;
+        }
+    }
+    if !queued {
+        let pane: String = eval(&page, result).await;
+        panic!("no held comment reached the playground's live queue: {pane}");
+    }
+
     let external = chromium.external_requests(&[&app.base]);
     assert!(external.is_empty(), "requests to other hosts: {external:?}");
     let violations: Vec<String> = eval(&page, "window.__violations").await;
