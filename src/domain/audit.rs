@@ -102,6 +102,30 @@ impl Subject {
     }
 }
 
+/// How many times `action` was recorded for a comment.
+pub async fn count_for_comment(
+    db: &impl ConnectionTrait,
+    comment_id: Uuid,
+    action: Action,
+) -> AppResult<u64> {
+    Ok(audit::count_for_comment(db, comment_id, action.as_str()).await?)
+}
+
+/// Whether the last change of a comment's status was a moderator hiding
+/// it (rather than the rules, on a post or an author's edit).
+pub async fn hidden_last_by_a_moderator(
+    db: &impl ConnectionTrait,
+    comment_id: Uuid,
+) -> AppResult<bool> {
+    let changes = [
+        Action::HideComment.as_str(),
+        Action::ApproveComment.as_str(),
+        Action::EditComment.as_str(),
+    ];
+    let latest = audit::latest_for_comment(db, comment_id, &changes).await?;
+    Ok(latest.as_deref() == Some(Action::HideComment.as_str()))
+}
+
 /// Records that `actor` did `action` to `subject`, in the transaction
 /// `txn` of the action.
 pub async fn record(

@@ -5,9 +5,11 @@
 //! An edit runs the moderation rules again: an approved comment whose new
 //! text is held goes back to PENDING, and under pre-moderation an edited
 //! comment waits again unless its author is trusted by another approved
-//! comment. An edit never makes a hidden comment visible. The audit keeps
-//! that the edit happened (not the old text). A withdrawal erases the
-//! comment as `deleteComment` does.
+//! comment. An edit never makes visible what a moderator hid; what a rule
+//! hid it judges again. A comment may be edited `MAX_EDITS` times, which
+//! with the flood limits on posting bounds the edits one client can make.
+//! The audit keeps that the edit happened (not the old text). A withdrawal
+//! erases the comment as `deleteComment` does.
 
 use crate::error::{AppError, AppResult};
 use crate::events::{CommentEvents, QueueChange};
@@ -22,6 +24,9 @@ use super::moderation_settings::{Settings, SettingsCache};
 use super::{CommentBody, CommentStatus, article_policy, formatting};
 
 const MICROS_PER_MINUTE: i64 = 60 * 1_000_000;
+
+/// The most edits one comment takes.
+pub const MAX_EDITS: u64 = 10;
 
 /// What an author edit needs from the server.
 pub struct EditRules<'a> {
@@ -88,11 +93,16 @@ pub async fn edit(
     let formatted = formatting::format(body.as_str());
     let txn = store.begin_write().await?;
     let comment = own_comment(&txn, rules.fingerprints, &settings, id, token).await?;
+    if audit::count_for_comment(&txn, comment.id, Action::EditComment).await? >= MAX_EDITS {
+        return Err(AppError::Forbidden(
+            "this comment has been edited as many times as it may be (10)",
+        ));
+    }
     let article = articles::lock_for_update(&txn, comment.article_id)
         .await?
         .ok_or(AppError::NotFound("article"))?;
     let email = comment.author_email.clone();
-    let banned = super::bans::is_banned(store, rules.fingerprints, &email).await?;
+    let banned = super::bans::is_banned(&txn, rules.fingerprints, &email).await?;
     let proven = article_policy::trusts(&settings, &article)
         && match comment.author_key.as_deref() {
             Some(key) => {
@@ -117,7 +127,7 @@ pub async fn edit(
     // they judge again, like anything else: an edit must not tell its
     // author whether a rule hid the comment or held it.
     let hidden_by_moderator = comment.status == CommentStatus::Hidden
-        && !moderation_rules::hidden_by_rules(&comment.moderation_reasons);
+        && audit::hidden_last_by_a_moderator(&txn, comment.id).await?;
     let status = if hidden_by_moderator {
         CommentStatus::Hidden
     } else {

@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 
+use sea_orm::ConnectionTrait;
 use uuid::Uuid;
 
 use crate::auth::Viewer;
@@ -29,10 +30,16 @@ fn email_key(fingerprints: &Fingerprints, email: &str) -> String {
     fingerprints.of(KIND, &email.trim().to_lowercase())
 }
 
-/// Whether the author of this email is banned.
-pub async fn is_banned(store: &Store, fingerprints: &Fingerprints, email: &str) -> AppResult<bool> {
+/// Whether the author of this email is banned. `db` is the transaction of
+/// the change when there is one: a second connection taken while a write
+/// transaction holds one could wait on the pool behind it.
+pub async fn is_banned(
+    db: &impl ConnectionTrait,
+    fingerprints: &Fingerprints,
+    email: &str,
+) -> AppResult<bool> {
     let key = email_key(fingerprints, email);
-    Ok(bans::find_by_email_key(store.db(), &key).await?.is_some())
+    Ok(bans::find_by_email_key(db, &key).await?.is_some())
 }
 
 /// A ban as moderators see it: who made it, and the comment it was made from.

@@ -145,7 +145,7 @@ pub async fn post(
             email: email.as_str(),
             body: body.as_str(),
             links: formatted.links,
-            banned: super::bans::is_banned(store, rules.fingerprints, email.as_str()).await?,
+            banned: super::bans::is_banned(store.db(), rules.fingerprints, email.as_str()).await?,
             proven_returning_author: policy::trusts(&settings, &article)
                 && comments::approved_with_author_key(
                     store.db(),

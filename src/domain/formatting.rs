@@ -2,9 +2,9 @@
 //! emphasis, inline code, block quotes, links, bare URLs) turned into HTML
 //! that is safe to put in a page. The text is parsed as CommonMark with raw
 //! HTML escaped, then the HTML is sanitised to an allow-list of tags: a
-//! construct outside the subset (a heading, a list, an image) keeps its
-//! text and loses its markup. Links may only be `http`, `https` or
-//! `mailto`, and carry `rel="nofollow ugc noopener"`.
+//! construct outside the subset (a heading, a list) keeps its text and
+//! loses its markup, and an image is dropped. Links may only be `http`,
+//! `https` or `mailto`, and carry `rel="nofollow ugc noopener"`.
 //!
 //! What one body may cost is bounded: a body nested deeper than
 //! `MAX_NESTING` block quotes or list items, or whose HTML would pass
@@ -74,7 +74,8 @@ pub fn format(body: &str) -> Formatted {
 /// The most container markers (`>`, or a list item's `-`, `+`, `*`, `1.`,
 /// `1)`) that open any one line: how deep its Markdown would nest.
 fn nesting(body: &str) -> usize {
-    body.lines()
+    // CommonMark ends a line at LF, CR or CRLF (`str::lines` misses a lone CR).
+    body.split(['\n', '\r'])
         .map(|line| {
             let mut depth = 0;
             let mut rest = line.trim_start();
@@ -186,6 +187,12 @@ mod tests {
         assert!(!lists.html.contains("<li>"), "{}", lists.html);
         let shallow = format(&format!("{} quoted", ">".repeat(MAX_NESTING)));
         assert!(shallow.html.contains("<blockquote>"), "{}", shallow.html);
+    }
+
+    #[test]
+    fn a_carriage_return_starts_a_line_too() {
+        let out = format(&format!("a\r{}", ">".repeat(MAX_NESTING + 1)));
+        assert!(!out.html.contains("<blockquote>"), "{}", out.html);
     }
 
     #[test]

@@ -35,22 +35,6 @@ pub enum ReasonCode {
     TrustedAuthor,
 }
 
-impl ReasonCode {
-    /// Whether the reason hides a comment (rather than hold it).
-    pub fn hides(self) -> bool {
-        matches!(
-            self,
-            Self::Banned | Self::BlockWord | Self::BlockedEmailDomain
-        )
-    }
-}
-
-/// Whether stored reasons say the rules hid the comment (a comment hidden
-/// without such a reason was hidden by a moderator).
-pub fn hidden_by_rules(stored: &str) -> bool {
-    from_stored(stored).iter().any(|reason| reason.code.hides())
-}
-
 /// A reason, with a detail for moderators (e.g. "3 links, more than 2").
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Reason {

@@ -78,7 +78,6 @@ pub struct SocketToken(pub String);
 /// stops when the token stops.
 struct TokenWatch {
     checks: tokio::time::Interval,
-    checked_at: tokio::time::Instant,
     credentials: SocketToken,
     store: crate::domain::Store,
     keys: crate::auth::TokenKeys,
@@ -98,7 +97,6 @@ impl TokenWatch {
         checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let watch = Self {
             checks,
-            checked_at: tokio::time::Instant::now(),
             credentials: credentials.clone(),
             store: services.store.clone(),
             keys: services.keys.clone(),
@@ -124,25 +122,10 @@ impl TokenWatch {
     async fn revoked(&mut self) {
         loop {
             self.checks.tick().await;
-            if !self.check().await {
+            if !self.still_valid().await {
                 return;
             }
         }
-    }
-
-    /// Checks the token, noting when.
-    async fn check(&mut self) -> bool {
-        let valid = self.still_valid().await;
-        self.checked_at = tokio::time::Instant::now();
-        valid
-    }
-
-    /// Checks the token if the last check is older than the interval.
-    async fn check_if_due(&mut self) -> bool {
-        if self.checked_at.elapsed() < TOKEN_CHECK_INTERVAL {
-            return true;
-        }
-        self.check().await
     }
 }
 
@@ -188,26 +171,27 @@ impl<T: Clone + Send + 'static> Feed<T> {
                         () = revoked => None,
                     }
                 };
-                let still_valid = match (&step, feed.watch.as_mut()) {
-                    // A steady flow of events must not starve the checks.
-                    (Some(Ok(_)), Some(watch)) => watch.check_if_due().await,
-                    (Some(_), _) => true,
-                    (None, _) => false,
-                };
-                match step {
-                    _ if !still_valid => {
+                let item = match step {
+                    Some(Ok(event)) => pick(event),
+                    Some(Err(RecvError::Lagged(_))) => continue,
+                    Some(Err(RecvError::Closed)) => return None,
+                    None => {
                         feed.ended = true;
                         let error = AppError::Unauthenticated("the token is no longer valid");
                         return Some((Err(error.into()), (feed, pick)));
                     }
-                    Some(Ok(event)) => {
-                        if let Some(item) = pick(event) {
-                            return Some((Ok(item), (feed, pick)));
-                        }
-                    }
-                    Some(Err(RecvError::Lagged(_))) => continue,
-                    Some(Err(RecvError::Closed)) | None => return None,
+                };
+                let Some(item) = item else { continue };
+                // Each event for a moderator's socket is checked against the
+                // token just before it goes out.
+                if let Some(watch) = feed.watch.as_mut()
+                    && !watch.still_valid().await
+                {
+                    feed.ended = true;
+                    let error = AppError::Unauthenticated("the token is no longer valid");
+                    return Some((Err(error.into()), (feed, pick)));
                 }
+                return Some((Ok(item), (feed, pick)));
             }
         })
     }

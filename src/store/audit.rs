@@ -2,7 +2,8 @@
 //! of the action they record.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use uuid::Uuid;
 
@@ -70,4 +71,38 @@ pub async fn list(
         query = query.filter(Column::CreatedAt.gte(since));
     }
     newest_first(db, query, (Column::CreatedAt, Column::Id), page).await
+}
+
+/// The latest of `actions` recorded for a comment, if any.
+pub async fn latest_for_comment(
+    db: &impl ConnectionTrait,
+    comment_id: Uuid,
+    actions: &[&str],
+) -> Result<Option<String>, DbErr> {
+    use moderation_action::Column;
+    ModerationAction::find()
+        .select_only()
+        .column(Column::Action)
+        .filter(Column::CommentId.eq(comment_id))
+        .filter(Column::Action.is_in(actions.iter().copied()))
+        .order_by_desc(Column::CreatedAt)
+        .order_by_desc(Column::Id)
+        .limit(1)
+        .into_tuple::<String>()
+        .one(db)
+        .await
+}
+
+/// How many rows of `action` a comment has.
+pub async fn count_for_comment(
+    db: &impl ConnectionTrait,
+    comment_id: Uuid,
+    action: &str,
+) -> Result<u64, DbErr> {
+    use moderation_action::Column;
+    ModerationAction::find()
+        .filter(Column::CommentId.eq(comment_id))
+        .filter(Column::Action.eq(action))
+        .count(db)
+        .await
 }

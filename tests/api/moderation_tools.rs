@@ -29,6 +29,7 @@ on_both_databases!(
     a_moderators_feed_of_approved_comments_ends_when_the_token_is_revoked,
     an_edit_does_not_tell_a_hiding_rule_from_a_holding_one,
     a_token_parley_never_gave_is_replaced,
+    concurrent_edits_all_get_an_answer_and_a_comment_takes_ten,
 );
 
 const BULK: &str = "mutation($ids: [ID!]!, $action: BulkModerationAction!, $reason: String) { moderateComments(ids: $ids, action: $action, reason: $reason) { id outcome comment { id status } } }";
@@ -778,6 +779,9 @@ async fn a_moderators_feed_of_approved_comments_ends_when_the_token_is_revoked(b
 
     let logout = app.gql_as(&token, "mutation { logout }", json!({})).await;
     assert_no_errors(&logout);
+    // A comment approved right after the logout must not reach the socket.
+    let id = app.post("feed", "Cy", "right after the logout", None).await;
+    app.approve(&admin, &id).await;
     let mut refused = false;
     let mut ended = false;
     while let Some(message) = next_within(&mut socket, Duration::from_secs(3)).await {
@@ -836,18 +840,23 @@ async fn an_edit_does_not_tell_a_hiding_rule_from_a_holding_one(backend: Backend
         post_with_token(&app, "words", "bob@readers.example", "cheap viagra here").await;
     let (clean, clean_token) =
         post_with_token(&app, "words", "cy@readers.example", "a fair point").await;
-    app.gql_as(
-        &admin,
-        "mutation($id: ID!) { hideComment(id: $id) { id } }",
-        json!({ "id": clean }),
-    )
-    .await;
+    let (blocked, blocked_token) =
+        post_with_token(&app, "words", "di@readers.example", "more viagra").await;
+    for id in [&clean, &blocked] {
+        app.gql_as(
+            &admin,
+            "mutation($id: ID!) { hideComment(id: $id) { id } }",
+            json!({ "id": id }),
+        )
+        .await;
+    }
 
     let mut answers = Vec::new();
     for (id, token, body) in [
         (&held, &held_token, "a fair point, edited"),
         (&hidden, &hidden_token, "another fair point, edited"),
         (&clean, &clean_token, "still a fair point"),
+        (&blocked, &blocked_token, "nothing to see"),
     ] {
         let edited = app
             .gql(EDIT, json!({ "id": id, "token": token, "body": body }))
@@ -857,13 +866,50 @@ async fn an_edit_does_not_tell_a_hiding_rule_from_a_holding_one(backend: Backend
     }
     assert_eq!(
         answers,
-        vec![json!("APPROVED"), json!("APPROVED"), json!("PENDING")]
+        vec![
+            json!("APPROVED"),
+            json!("APPROVED"),
+            json!("PENDING"),
+            json!("PENDING")
+        ]
     );
     let mut visible = visible_ids(&app, "words").await;
     visible.sort();
     let mut expected = vec![held.clone(), hidden.clone()];
     expected.sort();
-    assert_eq!(visible, expected, "the moderator's hide holds");
+    assert_eq!(visible, expected, "the moderator's hides hold");
+}
+
+/// Edits run one at a time per article, each in its own transaction, and
+/// a comment takes at most ten: many at once from one client neither fail
+/// nor hold up others for long.
+async fn concurrent_edits_all_get_an_answer_and_a_comment_takes_ten(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    app.create_article(&admin, "busy").await;
+    let (id, token) = post_with_token(&app, "busy", "ann@readers.example", "first words").await;
+    let edits = (0..12).map(|n| {
+        let app = &app;
+        let (id, token) = (id.clone(), token.clone());
+        async move {
+            app.gql(
+                EDIT,
+                json!({ "id": id, "token": token, "body": format!("edit {n}") }),
+            )
+            .await
+        }
+    });
+    let answers = futures_util::future::join_all(edits).await;
+    let done = answers.iter().filter(|a| a.get("errors").is_none()).count();
+    let refused: Vec<&str> = answers
+        .iter()
+        .filter(|a| a.get("errors").is_some())
+        .map(error_code)
+        .collect();
+    assert_eq!(done, 10, "{answers:?}");
+    assert_eq!(refused, vec!["FORBIDDEN", "FORBIDDEN"], "{answers:?}");
+    let reader = app.post("busy", "Bob", "not held up", None).await;
+    assert!(!reader.is_empty());
 }
 
 /// A well-formed token that no comment carries is not kept: the post gets
