@@ -112,7 +112,7 @@ impl MigrationTrait for Migration {
             )
             .await?;
 
-        audit_rows_without_moderator(manager).await?;
+        audit_moderator_column(manager, true).await?;
         manager
             .create_index(
                 Index::create()
@@ -127,6 +127,12 @@ impl MigrationTrait for Migration {
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        // Authors' own edits and withdrawals have no moderator: the log
+        // before this migration cannot hold them.
+        manager
+            .get_connection()
+            .execute_unprepared("DELETE FROM moderation_actions WHERE moderator_id IS NULL")
+            .await?;
         manager
             .drop_index(
                 Index::drop()
@@ -135,6 +141,7 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        audit_moderator_column(manager, false).await?;
         manager
             .drop_table(Table::drop().table(Bans::Table).to_owned())
             .await?;
@@ -176,23 +183,30 @@ impl MigrationTrait for Migration {
     }
 }
 
-/// Lets `moderation_actions.moderator_id` be NULL. PostgreSQL drops the
-/// constraint; SQLite copies the table into one defined without it.
-async fn audit_rows_without_moderator(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
+/// Lets `moderation_actions.moderator_id` be NULL (`nullable`), or not
+/// again. PostgreSQL alters the constraint; SQLite copies the table into
+/// one defined with or without it.
+async fn audit_moderator_column(manager: &SchemaManager<'_>, nullable: bool) -> Result<(), DbErr> {
     let db = manager.get_connection();
     if db.get_database_backend() == DbBackend::Postgres {
-        db.execute_unprepared(
-            "ALTER TABLE moderation_actions ALTER COLUMN moderator_id DROP NOT NULL",
-        )
+        let change = if nullable { "DROP" } else { "SET" };
+        db.execute_unprepared(&format!(
+            "ALTER TABLE moderation_actions ALTER COLUMN moderator_id {change} NOT NULL"
+        ))
         .await?;
         return Ok(());
     }
+    let moderator_id = if nullable {
+        uuid_null(ModerationActions::ModeratorId)
+    } else {
+        uuid(ModerationActions::ModeratorId)
+    };
     manager
         .create_table(
             Table::create()
                 .table(ModerationActionsCopy::Table)
                 .col(pk_uuid(ModerationActions::Id))
-                .col(uuid_null(ModerationActions::ModeratorId))
+                .col(moderator_id)
                 .col(string_len(ModerationActions::Action, 32))
                 .col(uuid_null(ModerationActions::CommentId))
                 .col(uuid_null(ModerationActions::ArticleId))

@@ -33,7 +33,7 @@ pub fn closes_at(article: &article::Model, settings: &Settings) -> Option<i64> {
     close_after_days(article, settings).map(|days| {
         article
             .created_at
-            .saturating_add(i64::from(days) * MICROS_PER_DAY)
+            .saturating_add(i64::from(days).saturating_mul(MICROS_PER_DAY))
     })
 }
 

@@ -111,16 +111,17 @@ pub async fn count_for_comment(
     Ok(audit::count_for_comment(db, comment_id, action.as_str()).await?)
 }
 
-/// Whether the last change of a comment's status was a moderator hiding
-/// it (rather than the rules, on a post or an author's edit).
+/// Whether a moderator's last decision on a comment was to hide it: then
+/// it is theirs to bring back, not an author's edit.
 pub async fn hidden_last_by_a_moderator(
     db: &impl ConnectionTrait,
     comment_id: Uuid,
 ) -> AppResult<bool> {
+    // Moderators' decisions only: an author's edit of a comment a
+    // moderator hid keeps it hidden, and so does the next edit.
     let changes = [
         Action::HideComment.as_str(),
         Action::ApproveComment.as_str(),
-        Action::EditComment.as_str(),
     ];
     let latest = audit::latest_for_comment(db, comment_id, &changes).await?;
     Ok(latest.as_deref() == Some(Action::HideComment.as_str()))

@@ -176,7 +176,10 @@ pub async fn post(
         articles::lock_shared_by_slug(&txn, slug.as_str()).await?
     }
     .ok_or(AppError::NotFound("article"))?;
+    // The id and the stored time are taken together: the id's own time is
+    // the comment's creation time.
     let now = now_micros();
+    let id = Uuid::now_v7();
     if !policy::comments_open(&article, &settings, now) {
         return Err(AppError::CommentsClosed);
     }
@@ -204,7 +207,7 @@ pub async fn post(
     let stored = comments::insert(
         &txn,
         comment::Model {
-            id: Uuid::now_v7(),
+            id,
             article_id: article.id,
             parent_id,
             author_name: name.into_inner(),

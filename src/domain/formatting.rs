@@ -6,8 +6,8 @@
 //! loses its markup, and an image is dropped. Links may only be `http`,
 //! `https` or `mailto`, and carry `rel="nofollow ugc noopener"`.
 //!
-//! What one body may cost is bounded: a body nested deeper than
-//! `MAX_NESTING` block quotes or list items, or whose HTML would pass
+//! What one body may cost is bounded: a body with a line that opens more
+//! than `MAX_NESTING` block quotes or list items, or whose HTML would pass
 //! `MAX_HTML_CHARS`, is shown as plain text (paragraphs and line breaks
 //! only), without being read as Markdown at all.
 

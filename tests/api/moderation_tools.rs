@@ -878,6 +878,19 @@ async fn an_edit_does_not_tell_a_hiding_rule_from_a_holding_one(backend: Backend
     let mut expected = vec![held.clone(), hidden.clone()];
     expected.sort();
     assert_eq!(visible, expected, "the moderator's hides hold");
+    // And they hold through further edits.
+    for (id, token) in [(&clean, &clean_token), (&blocked, &blocked_token)] {
+        let again = app
+            .gql(
+                EDIT,
+                json!({ "id": id, "token": token, "body": "and again" }),
+            )
+            .await;
+        assert_eq!(again["data"]["editComment"]["status"], "PENDING", "{again}");
+    }
+    let mut visible = visible_ids(&app, "words").await;
+    visible.sort();
+    assert_eq!(visible, expected, "the moderator's hides hold on");
 }
 
 /// Edits run one at a time per article, each in its own transaction, and

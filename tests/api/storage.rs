@@ -7,7 +7,10 @@ use serde_json::json;
 use crate::helpers::*;
 use crate::on_both_databases;
 
-on_both_databases!(instances_starting_together_share_one_database);
+on_both_databases!(
+    instances_starting_together_share_one_database,
+    the_moderation_migration_rolls_back_and_forward_again,
+);
 
 async fn instances_starting_together_share_one_database(backend: Backend) {
     let db = TestDb::create(backend).await;
@@ -79,4 +82,77 @@ async fn sqlite_database_is_in_wal_mode() {
     let mode: String = row.try_get_by_index(0).unwrap();
 
     assert_eq!(mode.to_lowercase(), "wal");
+}
+
+/// The moderation migration's `down` leaves the log as the migration
+/// before it had it (every row with a moderator), and `up` runs again.
+async fn the_moderation_migration_rolls_back_and_forward_again(backend: Backend) {
+    use migration::{Migrator, MigratorTrait};
+
+    let app = spawn_app(backend).await;
+    let admin = app.admin_token().await;
+    app.create_article(&admin, "undo").await;
+    let posted = app
+        .post_comment(json!({
+            "articleSlug": "undo", "authorName": "Ann",
+            "authorEmail": "ann@readers.example", "body": "first",
+        }))
+        .await;
+    assert_no_errors(&posted);
+    let db = app.stop().await;
+    let connection = db.connect().await;
+    let rows_before: i64 = count(&connection, "SELECT COUNT(*) FROM moderation_actions").await;
+    // A row without a moderator, as an author's edit writes.
+    run(
+        &connection,
+        "UPDATE moderation_actions SET moderator_id = NULL WHERE action = 'CREATE_ARTICLE'",
+    )
+    .await;
+
+    Migrator::down(&connection, Some(1))
+        .await
+        .expect("down runs");
+    let left: i64 = count(&connection, "SELECT COUNT(*) FROM moderation_actions").await;
+    assert_eq!(left, rows_before - 1, "the row without a moderator is gone");
+    let refused = connection
+        .execute_raw(Statement::from_string(
+            connection.get_database_backend(),
+            format!(
+                "INSERT INTO moderation_actions (id, moderator_id, action, created_at) VALUES ('{}', NULL, 'HIDE_COMMENT', 0)",
+                uuid::Uuid::now_v7()
+            ),
+        ))
+        .await;
+    assert!(refused.is_err(), "moderator_id is required again");
+
+    Migrator::up(&connection, None)
+        .await
+        .expect("up runs again");
+    let kept: i64 = count(
+        &connection,
+        "SELECT COUNT(*) FROM comments WHERE body = 'first' AND status = 'PENDING'",
+    )
+    .await;
+    assert_eq!(kept, 1, "the comment survives");
+}
+
+async fn count(db: &sea_orm::DatabaseConnection, sql: &str) -> i64 {
+    db.query_one_raw(Statement::from_string(
+        db.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .await
+    .expect("query runs")
+    .expect("a row")
+    .try_get_by_index::<i64>(0)
+    .expect("a number")
+}
+
+async fn run(db: &sea_orm::DatabaseConnection, sql: &str) {
+    db.execute_raw(Statement::from_string(
+        db.get_database_backend(),
+        sql.to_owned(),
+    ))
+    .await
+    .expect("statement runs");
 }
