@@ -31,26 +31,18 @@ pub fn would_create(origins: Option<&CorsOrigins>, page_url: Option<&str>) -> bo
     }
 }
 
-/// The article a post to `slug` must create, if it must: `None` when it
-/// exists or when auto-creation is off (`origins` is `None`; an unknown
-/// article is then `NOT_FOUND` further on). Nothing is written here: the
+/// The article a post to the unknown `slug` creates, when auto-creation is
+/// on (`origins`); `NOT_FOUND` when it is off. Nothing is written here: the
 /// post creates it in its own transaction, so a refused post creates
 /// nothing.
-pub async fn article_to_create(
-    store: &Store,
+pub fn article_to_create(
     origins: Option<&CorsOrigins>,
     slug: &ArticleSlug,
     page: &ArticlePage,
-) -> AppResult<Option<article::Model>> {
+) -> AppResult<article::Model> {
     let Some(origins) = origins else {
-        return Ok(None);
+        return Err(AppError::NotFound("article"));
     };
-    if articles::find_by_slug(store.db(), slug.as_str())
-        .await?
-        .is_some()
-    {
-        return Ok(None);
-    }
     let Some(raw_url) = page.url.as_deref() else {
         return Err(AppError::bad_input(
             Field::ArticleUrl,
@@ -82,7 +74,7 @@ pub async fn article_to_create(
             .collect(),
     };
     let now = now_micros();
-    Ok(Some(article::Model {
+    Ok(article::Model {
         id: Uuid::now_v7(),
         slug: slug.as_str().to_owned(),
         title,
@@ -93,7 +85,7 @@ pub async fn article_to_create(
         approved_comment_count: 0,
         moderation_mode: None,
         close_after_days: None,
-    }))
+    })
 }
 
 /// Creates `fresh` in the post's transaction `txn` unless another post

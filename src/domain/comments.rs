@@ -110,16 +110,15 @@ pub async fn post(
         now_micros(),
     )
     .await?;
-    let to_create =
-        super::article_auto_create::article_to_create(store, rules.auto_create, &slug, &page)
-            .await?;
-    let settings = super::moderation_settings::current(store, events, rules.settings).await?;
-    let article = match &to_create {
-        Some(fresh) => fresh.clone(),
-        None => articles::find_by_slug(store.db(), slug.as_str())
-            .await?
-            .ok_or(AppError::NotFound("article"))?,
+    let (article, to_create) = match articles::find_by_slug(store.db(), slug.as_str()).await? {
+        Some(article) => (article, None),
+        None => {
+            let fresh =
+                super::article_auto_create::article_to_create(rules.auto_create, &slug, &page)?;
+            (fresh.clone(), Some(fresh))
+        }
     };
+    let settings = super::moderation_settings::current(store, events, rules.settings).await?;
     let formatted = formatting::format(body.as_str());
     // A token is kept only if Parley gave it (a comment carries it): a
     // client cannot pick one, say one that others might pick too.

@@ -53,10 +53,7 @@ impl Mutation {
         let edited = author_edits::edit(
             &services.store,
             &services.events,
-            author_edits::EditRules {
-                settings: &services.settings,
-                fingerprints: &services.fingerprints,
-            },
+            edit_rules(services),
             &id,
             &author_token,
             &body,
@@ -77,10 +74,7 @@ impl Mutation {
         let withdrawn = author_edits::withdraw(
             &services.store,
             &services.events,
-            author_edits::EditRules {
-                settings: &services.settings,
-                fingerprints: &services.fingerprints,
-            },
+            edit_rules(services),
             &id,
             &author_token,
         )
@@ -290,5 +284,13 @@ impl Mutation {
         Ok(DeleteCommentPayload {
             deleted_id: ID(deleted.to_string()),
         })
+    }
+}
+
+/// What an author's edit or withdrawal needs from the server.
+fn edit_rules(services: &super::Services) -> author_edits::EditRules<'_> {
+    author_edits::EditRules {
+        settings: &services.settings,
+        fingerprints: &services.fingerprints,
     }
 }
