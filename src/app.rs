@@ -78,6 +78,7 @@ impl App {
             let events = CommentEvents::shared();
             tokio::spawn(crate::events::listen_for_changes(
                 settings.database_url.clone(),
+                store.clone(),
                 events.clone(),
             ));
             events

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::error::{AppError, AppResult, Field};
 use crate::store::entities::article;
-use crate::store::{Store, articles, now_micros};
+use crate::store::{articles, now_micros};
 
 use super::origins::CorsOrigins;
 use super::{ArticleSlug, ArticleTitle, ArticleUrl};
@@ -89,16 +89,8 @@ pub fn article_to_create(
 }
 
 /// Creates `fresh` in the post's transaction `txn` unless another post
-/// created it first; true when this one did. Cached answers saying the
-/// article does not exist are retired when `txn` commits.
-pub async fn create(
-    store: &Store,
-    txn: &DatabaseTransaction,
-    fresh: article::Model,
-) -> AppResult<bool> {
-    let created = articles::insert_if_absent(txn, fresh).await?;
-    if created {
-        store.announce_change(txn).await?;
-    }
-    Ok(created)
+/// created it first; true when this one did (the post then announces the
+/// new article, retiring cached answers saying it does not exist).
+pub async fn create(txn: &DatabaseTransaction, fresh: article::Model) -> AppResult<bool> {
+    Ok(articles::insert_if_absent(txn, fresh).await?)
 }

@@ -106,9 +106,11 @@ pub async fn upsert(
         None,
     )
     .await?;
-    store.announce_change(&txn).await?;
+    let mut news = events.news();
+    news.article(saved.id);
+    news.announce(&txn).await?;
     txn.commit().await?;
-    events.changed();
+    news.publish();
     tracing::info!(article = %saved.id, action = action.as_str(), "article saved");
     Ok(saved)
 }

@@ -147,15 +147,18 @@ pub async fn edit(
     )
     .await?;
     audit::record(&txn, Actor::Author, Action::EditComment, subject, None).await?;
-    store.announce_change(&txn).await?;
+    let mut news = events.news();
+    let became_visible = !was_visible && status == CommentStatus::Approved;
+    news.comment(
+        &edited,
+        was_visible,
+        became_visible,
+        Some(QueueChange::Edited),
+    );
+    news.announce(&txn).await?;
     txn.commit().await?;
+    news.publish();
     tracing::info!(comment = %edited.id, status = status.as_str(), "comment edited by its author");
-    if !was_visible && status == CommentStatus::Approved {
-        events.approved(edited.clone());
-    } else {
-        events.changed();
-    }
-    events.queue_changed(QueueChange::Edited, edited.clone());
     Ok(edited)
 }
 
@@ -175,12 +178,12 @@ pub async fn withdraw(
     comments::delete_and_reparent(&txn, &comment).await?;
     let subject = Subject::comment(&comment);
     audit::record(&txn, Actor::Author, Action::WithdrawComment, subject, None).await?;
-    store.announce_change(&txn).await?;
+    let mut news = events.news();
+    news.comment(&comment, true, false, Some(QueueChange::Deleted));
+    news.announce(&txn).await?;
     txn.commit().await?;
-    events.changed();
+    news.publish();
     store.purge_erased_pages();
     tracing::info!(comment = %comment.id, "comment withdrawn by its author");
-    let id = comment.id;
-    events.queue_changed(QueueChange::Deleted, comment);
-    Ok(id)
+    Ok(comment.id)
 }

@@ -24,6 +24,8 @@ pub struct FormField {
 /// The comment form for one article.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentForm {
+    /// The article's id, when it exists.
+    pub article: Option<uuid::Uuid>,
     /// Whether a post would be taken now: the article exists and is open,
     /// or the first comment would create it.
     pub comments_open: bool,
@@ -49,21 +51,22 @@ pub async fn form(
 ) -> AppResult<CommentForm> {
     let settings = super::moderation_settings::current(store, events, settings).await?;
     let now = now_micros();
-    let (comments_open, open_until, moderation) =
-        match super::articles::find_by_slug(store, slug).await? {
-            Some(article) => (
-                article_policy::comments_open(&article, &settings, now),
-                article_policy::open_until(&article, &settings, now),
-                article_policy::mode_of(&article, &settings),
-            ),
-            None => (
-                ArticleSlug::parse_field(slug, Field::ArticleSlug).is_ok()
-                    && super::article_auto_create::would_create(auto_create, url),
-                None,
-                settings.mode,
-            ),
-        };
+    let article = super::articles::find_by_slug(store, slug).await?;
+    let (comments_open, open_until, moderation) = match &article {
+        Some(article) => (
+            article_policy::comments_open(article, &settings, now),
+            article_policy::open_until(article, &settings, now),
+            article_policy::mode_of(article, &settings),
+        ),
+        None => (
+            ArticleSlug::parse_field(slug, Field::ArticleSlug).is_ok()
+                && super::article_auto_create::would_create(auto_create, url),
+            None,
+            settings.mode,
+        ),
+    };
     Ok(CommentForm {
+        article: article.map(|article| article.id),
         comments_open,
         open_until,
         moderation,

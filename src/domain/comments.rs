@@ -159,7 +159,7 @@ pub async fn post(
 
     let txn = store.begin_write().await?;
     let created = match to_create {
-        Some(fresh) => super::article_auto_create::create(store, &txn, fresh).await?,
+        Some(fresh) => super::article_auto_create::create(&txn, fresh).await?,
         None => false,
     };
     // The lock keeps moderators from closing the article, or from hiding or
@@ -222,20 +222,20 @@ pub async fn post(
         },
     )
     .await?;
-    if status == CommentStatus::Approved {
-        store.announce_change(&txn).await?;
-    }
-    txn.commit().await?;
+    let approved = status == CommentStatus::Approved;
+    let mut news = events.news();
     if created {
-        events.changed();
+        news.article(article.id);
+    }
+    let queue = (!approved).then_some(QueueChange::Added);
+    news.comment(&stored, approved, approved, queue);
+    news.announce(&txn).await?;
+    txn.commit().await?;
+    news.publish();
+    if created {
         tracing::info!(article = %article.id, "article created by its first comment");
     }
     tracing::info!(comment = %stored.id, article = %article.id, status = status.as_str(), "comment posted");
-    if status == CommentStatus::Approved {
-        events.approved(stored.clone());
-    } else {
-        events.queue_changed(QueueChange::Added, stored.clone());
-    }
     Ok(Posted {
         comment: stored,
         author_token,

@@ -15,7 +15,6 @@ use crate::error::{AppError, AppResult, Field};
 use crate::events::{CommentEvents, QueueChange};
 use crate::store::entities::comment;
 use crate::store::{Store, articles, comments, now_micros};
-use sea_orm::DatabaseTransaction;
 
 use super::CommentStatus;
 use super::audit::{self, Action, Actor, Subject};
@@ -31,8 +30,9 @@ pub async fn approve(
     id: &str,
 ) -> AppResult<comment::Model> {
     let moderator = viewer.require_moderator()?;
-    let (comment, was_visible) = change_status(
+    let comment = change_status(
         store,
+        events,
         moderator,
         comment_id(id)?,
         CommentStatus::Approved,
@@ -41,12 +41,6 @@ pub async fn approve(
     )
     .await?;
     tracing::info!(comment = %comment.id, "comment approved");
-    if was_visible {
-        events.changed();
-    } else {
-        events.approved(comment.clone());
-    }
-    events.queue_changed(QueueChange::Approved, comment.clone());
     Ok(comment)
 }
 
@@ -62,8 +56,9 @@ pub async fn hide(
     let moderator = viewer.require_moderator()?;
     let id = comment_id(id)?;
     let reason = parse_reason(reason)?;
-    let (comment, _) = change_status(
+    let comment = change_status(
         store,
+        events,
         moderator,
         id,
         CommentStatus::Hidden,
@@ -71,8 +66,6 @@ pub async fn hide(
         reason.as_deref(),
     )
     .await?;
-    events.changed();
-    events.queue_changed(QueueChange::Hidden, comment.clone());
     tracing::info!(comment = %comment.id, "comment hidden");
     Ok(comment)
 }
@@ -100,14 +93,14 @@ pub async fn delete(
         None,
     )
     .await?;
-    store.announce_change(&txn).await?;
+    let mut news = events.news();
+    news.comment(&comment, true, false, Some(QueueChange::Deleted));
+    news.announce(&txn).await?;
     txn.commit().await?;
-    events.changed();
+    news.publish();
     store.purge_erased_pages();
     tracing::info!(comment = %comment.id, "comment deleted");
-    let id = comment.id;
-    events.queue_changed(QueueChange::Deleted, comment);
-    Ok(id)
+    Ok(comment.id)
 }
 
 /// An id that cannot be parsed names no comment: `NOT_FOUND`, like any
@@ -127,16 +120,17 @@ async fn lock_comment(txn: &sea_orm::DatabaseTransaction, id: Uuid) -> AppResult
         .ok_or(AppError::NotFound("comment"))
 }
 
-/// Sets a comment's status and records the action; returns the comment and
-/// whether readers could already see it.
+/// Sets a comment's status, records the action and tells who needs to
+/// know; returns the comment as it is now.
 async fn change_status(
     store: &Store,
+    events: &CommentEvents,
     moderator: &ViewerModerator,
     id: Uuid,
     status: CommentStatus,
     action: Action,
     reason: Option<&str>,
-) -> AppResult<(comment::Model, bool)> {
+) -> AppResult<comment::Model> {
     let txn = store.begin_write().await?;
     let comment = lock_comment(&txn, id).await?;
     let was_visible = comment.status == CommentStatus::Approved;
@@ -154,9 +148,18 @@ async fn change_status(
         reason,
     )
     .await?;
-    store.announce_change(&txn).await?;
+    let mut news = events.news();
+    let became_visible = !was_visible && status == CommentStatus::Approved;
+    let queue = if status == CommentStatus::Approved {
+        QueueChange::Approved
+    } else {
+        QueueChange::Hidden
+    };
+    news.comment(&updated, was_visible, became_visible, Some(queue));
+    news.announce(&txn).await?;
     txn.commit().await?;
-    Ok((updated, was_visible))
+    news.publish();
+    Ok(updated)
 }
 
 pub(crate) fn parse_reason(reason: Option<&str>) -> AppResult<Option<String>> {
@@ -263,22 +266,24 @@ pub async fn moderate_many(
         .await?;
         done.push((*id, after, was_visible));
     }
-    announce(store, &txn).await?;
-    txn.commit().await?;
-
-    events.changed();
+    let mut news = events.news();
     for (_, comment, was_visible) in &done {
         match action {
-            BulkAction::Approve => {
-                if !was_visible {
-                    events.approved(comment.clone());
-                }
-                events.queue_changed(QueueChange::Approved, comment.clone());
+            BulkAction::Approve => news.comment(
+                comment,
+                *was_visible,
+                !was_visible,
+                Some(QueueChange::Approved),
+            ),
+            BulkAction::Hide => {
+                news.comment(comment, *was_visible, false, Some(QueueChange::Hidden));
             }
-            BulkAction::Hide => events.queue_changed(QueueChange::Hidden, comment.clone()),
-            BulkAction::Delete => events.queue_changed(QueueChange::Deleted, comment.clone()),
+            BulkAction::Delete => news.comment(comment, true, false, Some(QueueChange::Deleted)),
         }
     }
+    news.announce(&txn).await?;
+    txn.commit().await?;
+    news.publish();
     if action == BulkAction::Delete && !done.is_empty() {
         store.purge_erased_pages();
     }
@@ -294,10 +299,6 @@ pub async fn moderate_many(
             (raw.clone(), outcome)
         })
         .collect())
-}
-
-async fn announce(store: &Store, txn: &DatabaseTransaction) -> AppResult<()> {
-    Ok(store.announce_change(txn).await?)
 }
 
 /// How many comments wait, are visible, or are hidden.

@@ -1,10 +1,11 @@
 //! The site-wide moderation settings: stored in the database, changed at
 //! run time by admins (audited), read by every post.
 //!
-//! Every instance keeps the settings it last read, tagged with the change
-//! generation of `events` at the time. Changing them announces a change like
-//! any moderation action (PostgreSQL `NOTIFY` to the other instances), which
-//! moves the generation on everywhere, so the next post reads them again.
+//! Every instance keeps the settings it last read, tagged with the site's
+//! generation in `events` at the time. Changing them announces a site-wide
+//! change (PostgreSQL `NOTIFY` to the other instances), which moves that
+//! generation on everywhere, so the next post reads them again; changes to
+//! comments and articles leave it alone.
 //! While the change feed is down nothing is kept: each read goes to the
 //! database.
 
@@ -239,11 +240,11 @@ fn domain_list(domains: Vec<String>) -> AppResult<Vec<String>> {
     Ok(kept)
 }
 
-/// The settings this instance last read, and the change generation then.
+/// The settings this instance last read, and the site generation then.
 #[derive(Debug, Clone, Default)]
 pub struct SettingsCache(Arc<Mutex<Option<Kept>>>);
 
-/// Settings as read at a change generation.
+/// Settings as read at a site generation.
 type Kept = (u64, Arc<Settings>);
 
 /// Stores the initial settings unless there are settings already.
@@ -259,7 +260,7 @@ pub async fn current(
     events: &CommentEvents,
     cache: &SettingsCache,
 ) -> AppResult<Arc<Settings>> {
-    let generation = events.generation();
+    let generation = events.site_generation();
     if let Some(generation) = generation
         && let Ok(kept) = cache.0.lock()
         && let Some((kept_generation, settings)) = kept.as_ref()
@@ -314,9 +315,11 @@ pub async fn update(
         None,
     )
     .await?;
-    store.announce_change(&txn).await?;
+    let mut news = events.news();
+    news.site();
+    news.announce(&txn).await?;
     txn.commit().await?;
-    events.changed();
+    news.publish();
     tracing::info!("moderation settings changed");
     Ok(next)
 }

@@ -7,6 +7,7 @@
 
 mod answer_expiry;
 mod answer_size;
+mod cache_scope;
 pub mod errors;
 pub mod limits;
 mod loaders;
@@ -35,6 +36,7 @@ pub use subscription::{SocketToken, Subscription};
 pub type ParleySchema = Schema<Query, Mutation, Subscription>;
 
 pub use answer_expiry::AnswerExpiry;
+pub use cache_scope::CacheScope;
 pub use limits::QueryLimits;
 
 /// What resolvers need from the server, shared by every request.

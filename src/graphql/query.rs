@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, ID, Object, Result};
 
+use super::cache_scope::CacheScope;
 use super::types::{
     Article, BanConnection, Comment, CommentConnection, CommentForm, CommentStatus, DateTime,
     ModerationCounts, ModerationLogAction, ModerationLogConnection, ModerationSettings, Moderator,
@@ -22,6 +23,10 @@ impl Query {
     /// The article with this slug; null when unknown.
     async fn article(&self, ctx: &Context<'_>, slug: String) -> Result<Option<Article>> {
         let found = domain::articles::find_by_slug(&services(ctx).store, &slug).await?;
+        match &found {
+            Some(article) => CacheScope::article(ctx, article.id),
+            None => CacheScope::everything(ctx),
+        }
         Ok(found.map(Article::from))
     }
 
@@ -41,16 +46,18 @@ impl Query {
             ));
         }
         let found = domain::articles::find_by_slugs(&services(ctx).store, &slugs).await?;
-        Ok(slugs
+        let answer: Vec<Option<Article>> = slugs
             .iter()
             .map(|slug| {
-                found
-                    .iter()
-                    .find(|a| a.slug == slug.trim())
-                    .cloned()
-                    .map(Article::from)
+                let article = found.iter().find(|a| a.slug == slug.trim());
+                match article {
+                    Some(article) => CacheScope::article(ctx, article.id),
+                    None => CacheScope::everything(ctx),
+                }
+                article.cloned().map(Article::from)
             })
-            .collect())
+            .collect();
+        Ok(answer)
     }
 
     /// The comment form for an article, as the server will take it: its
@@ -75,6 +82,10 @@ impl Query {
             article_url.as_deref(),
         )
         .await?;
+        match form.article {
+            Some(article) => CacheScope::article(ctx, article),
+            None => CacheScope::everything(ctx),
+        }
         Ok(CommentForm(form))
     }
 
@@ -84,6 +95,10 @@ impl Query {
             return Ok(None);
         };
         let found = threads::comment(&services(ctx).store, viewer(ctx), id).await?;
+        match &found {
+            Some(comment) => CacheScope::article(ctx, comment.article_id),
+            None => CacheScope::everything(ctx),
+        }
         Ok(found.map(Comment::from))
     }
 

@@ -19,9 +19,10 @@ use super::client_addr::client_ip;
 use super::read_cache::{CachedAnswer, ReadCache, etag_of};
 use crate::auth::Credentials;
 use crate::error::codes;
+use crate::events::{CommentEvents, Stamp};
 use crate::graphql::errors;
 use crate::graphql::limits::{count_aliases, out_of_range_integer};
-use crate::graphql::{AnswerExpiry, ClientAddr};
+use crate::graphql::{AnswerExpiry, CacheScope, ClientAddr};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -302,12 +303,18 @@ async fn execute(
         &state.trusted_proxies,
     )));
     let expiry = Arc::new(AnswerExpiry::default());
+    let scope = CacheScope::of(document.as_ref(), request.operation_name.as_deref());
+    let cache = cache.for_query(only_queries, &scope);
     let request = with_document(
-        request.data(viewer).data(client).data(Arc::clone(&expiry)),
+        request
+            .data(viewer)
+            .data(client)
+            .data(Arc::clone(&expiry))
+            .data(scope),
         document,
     );
     match run_within_budget(state, schema, request).await {
-        Some(serialised) => to.executed(serialised, expiry.at(), cache.filter(|_| only_queries)),
+        Some(serialised) => to.executed(serialised, expiry.at(), cache),
         None => {
             tracing::warn!(timeout = ?state.request_timeout, "a GraphQL request ran out of time");
             refusal(
@@ -399,47 +406,71 @@ async fn run_within_budget(
 
 /// Where an anonymous query's answer is cached, if it may be.
 struct CacheSlot<'a> {
-    entry: Option<(&'a ReadCache, u64, String)>,
+    entry: Option<SlotEntry<'a>>,
+}
+
+struct SlotEntry<'a> {
+    cache: &'a ReadCache,
+    events: &'a CommentEvents,
+    /// The change feed's generations before the answer was computed.
+    stamp: Stamp,
+    key: String,
+    /// What the answer read, once it has been computed.
+    scope: Option<Arc<CacheScope>>,
 }
 
 impl<'a> CacheSlot<'a> {
     /// The slot of a request: only requests without credentials are cached,
-    /// and only while the change feed gives a generation.
+    /// and only while the change feed is in sync.
     fn for_request(
         state: &'a AppState,
         credentials: Credentials<'_>,
         request: &async_graphql::Request,
     ) -> Self {
         let entry = match (&state.read_cache, credentials.is_none()) {
-            (Some(cache), true) => state
-                .events
-                .generation()
-                .map(|generation| (cache.as_ref(), generation, ReadCache::key(request))),
+            (Some(cache), true) => state.events.stamp().map(|stamp| SlotEntry {
+                cache: cache.as_ref(),
+                events: &state.events,
+                stamp,
+                key: ReadCache::key(request),
+                scope: None,
+            }),
             _ => None,
         };
         Self { entry }
     }
 
     fn hit(&self) -> Option<CachedAnswer> {
-        let (cache, generation, key) = self.entry.as_ref()?;
-        cache.get(key, *generation)
+        let entry = self.entry.as_ref()?;
+        entry
+            .cache
+            .get(&entry.key, |freshness| entry.events.holds(freshness))
     }
 
     fn is_some(&self) -> bool {
         self.entry.is_some()
     }
 
-    fn filter(self, keep: impl FnOnce(&Self) -> bool) -> Self {
-        if keep(&self) {
-            self
-        } else {
-            Self { entry: None }
-        }
+    /// The slot of a query whose answer will read `scope`; none for
+    /// anything else.
+    fn for_query(self, only_queries: bool, scope: &Arc<CacheScope>) -> Self {
+        let entry = self.entry.filter(|_| only_queries).map(|entry| SlotEntry {
+            scope: Some(Arc::clone(scope)),
+            ..entry
+        });
+        Self { entry }
     }
 
     fn put(self, answer: CachedAnswer) {
-        if let Some((cache, generation, key)) = self.entry {
-            cache.put(key, generation, answer);
+        let Some(entry) = self.entry else {
+            return;
+        };
+        let Some(scope) = entry.scope else {
+            return;
+        };
+        // Kept only when nothing changed while it was computed.
+        if let Some(freshness) = entry.events.freshness(entry.stamp, &scope.scope()) {
+            entry.cache.put(entry.key, freshness, answer);
         }
     }
 }

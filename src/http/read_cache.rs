@@ -1,8 +1,9 @@
-//! Cached answers to anonymous queries. An answer is kept with the
-//! generation of the change feed it was computed under and served only while
-//! that generation is current, so a change readers could see (a new approved
-//! comment, an approval, a hide, a delete, an article edit) retires every
-//! cached answer at once, on every instance. Moderators' requests, answers
+//! Cached answers to anonymous queries. An answer is kept with what it
+//! depends on (the articles it read, or everything) and the change feed's
+//! generations then, and served only while they are current: a change
+//! readers could see (a new approved comment, an approval, a hide, a
+//! delete, an article edit) retires the cached answers about its article,
+//! on every instance, and a change to the site's settings retires them all. Moderators' requests, answers
 //! with errors, and mutations are never cached. An answer that stops holding
 //! by the clock alone (an article closing) is kept until then only.
 //! Bounded in entries and
@@ -13,6 +14,8 @@ use std::sync::Mutex;
 
 use axum::body::Bytes;
 use sha2::{Digest, Sha256};
+
+use crate::events::Freshness;
 
 const MAX_ENTRIES: usize = 1024;
 const MAX_BYTES: usize = 8 * 1024 * 1024;
@@ -35,7 +38,7 @@ impl CachedAnswer {
 }
 
 struct Entry {
-    generation: u64,
+    freshness: Freshness,
     answer: CachedAnswer,
 }
 
@@ -61,19 +64,19 @@ impl ReadCache {
         )
     }
 
-    /// The answer cached under `key` at `generation`, if any.
-    pub fn get(&self, key: &str, generation: u64) -> Option<CachedAnswer> {
+    /// The answer cached under `key`, if any and `holds` it still.
+    pub fn get(&self, key: &str, holds: impl FnOnce(&Freshness) -> bool) -> Option<CachedAnswer> {
         let entries = self.entries.lock().ok()?;
         entries
             .map
             .get(key)
-            .filter(|entry| entry.generation == generation)
+            .filter(|entry| holds(&entry.freshness))
             .filter(|entry| entry.answer.holds_at(crate::domain::now_micros()))
             .map(|entry| entry.answer.clone())
     }
 
-    /// Keeps `answer` under `key` for `generation`.
-    pub fn put(&self, key: String, generation: u64, answer: CachedAnswer) {
+    /// Keeps `answer` under `key`, for as long as `freshness` holds.
+    pub fn put(&self, key: String, freshness: Freshness, answer: CachedAnswer) {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
@@ -86,7 +89,7 @@ impl ReadCache {
             entries.bytes = 0;
         }
         entries.bytes += size;
-        if let Some(old) = entries.map.insert(key, Entry { generation, answer }) {
+        if let Some(old) = entries.map.insert(key, Entry { freshness, answer }) {
             entries.bytes = entries.bytes.saturating_sub(old.answer.body.len());
         }
     }
@@ -111,12 +114,17 @@ mod tests {
         }
     }
 
+    fn current(freshness: &Freshness) -> bool {
+        matches!(freshness, Freshness::Everything(1))
+    }
+
     #[test]
-    fn an_answer_is_served_only_in_its_generation() {
+    fn an_answer_is_served_only_while_it_holds() {
         let cache = ReadCache::default();
-        cache.put("q".into(), 3, answer("{}"));
-        assert!(cache.get("q", 3).is_some());
-        assert!(cache.get("q", 4).is_none());
+        cache.put("q".into(), Freshness::Everything(1), answer("{}"));
+        cache.put("old".into(), Freshness::Everything(0), answer("{}"));
+        assert!(cache.get("q", current).is_some());
+        assert!(cache.get("old", current).is_none());
     }
 
     #[test]
@@ -125,19 +133,19 @@ mod tests {
         let now = crate::domain::now_micros();
         let mut passed = answer("{}");
         passed.expires_at = Some(now - 1);
-        cache.put("passed".into(), 1, passed);
+        cache.put("passed".into(), Freshness::Everything(1), passed);
         let mut later = answer("{}");
         later.expires_at = Some(now + 60_000_000);
-        cache.put("later".into(), 1, later);
-        assert!(cache.get("passed", 1).is_none());
-        assert!(cache.get("later", 1).is_some());
+        cache.put("later".into(), Freshness::Everything(1), later);
+        assert!(cache.get("passed", current).is_none());
+        assert!(cache.get("later", current).is_some());
     }
 
     #[test]
     fn it_stays_bounded() {
         let cache = ReadCache::default();
         for i in 0..(MAX_ENTRIES * 2) {
-            cache.put(format!("q{i}"), 1, answer("{}"));
+            cache.put(format!("q{i}"), Freshness::Everything(1), answer("{}"));
         }
         assert!(cache.entries.lock().unwrap().map.len() <= MAX_ENTRIES);
     }

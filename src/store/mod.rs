@@ -157,17 +157,6 @@ impl Store {
         });
     }
 
-    /// Announces, inside a write transaction, a change readers could see, to
-    /// the other instances on this database (PostgreSQL `NOTIFY`, delivered
-    /// when the transaction commits). Nothing to do on SQLite.
-    pub async fn announce_change(&self, txn: &DatabaseTransaction) -> Result<(), DbErr> {
-        if self.backend() == DbBackend::Postgres {
-            txn.execute_unprepared(&format!("NOTIFY {CHANGES_CHANNEL}"))
-                .await?;
-        }
-        Ok(())
-    }
-
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.db.execute_unprepared("SELECT 1").await.is_ok()
@@ -179,6 +168,21 @@ impl Store {
             tracing::warn!(error = %err, "closing the database failed");
         }
     }
+}
+
+/// Announces `payload`, inside a write transaction, to the other instances
+/// on this database (PostgreSQL `NOTIFY`, delivered when the transaction
+/// commits). Nothing to do on SQLite, which has no other instances.
+pub async fn announce(txn: &DatabaseTransaction, payload: &str) -> Result<(), DbErr> {
+    if txn.get_database_backend() == DbBackend::Postgres {
+        txn.execute_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT pg_notify($1, $2)",
+            [CHANGES_CHANNEL.into(), payload.into()],
+        ))
+        .await?;
+    }
+    Ok(())
 }
 
 /// Opens the pool. Instances opening a new SQLite file at the same moment

@@ -19,10 +19,40 @@ on_both_databases!(
     moderators_are_never_served_from_the_cache,
     get_reads_carry_an_etag_and_a_short_public_lifetime,
     post_reads_are_not_for_http_caches,
+    a_change_to_one_thread_leaves_the_others_cached,
+    a_change_to_the_site_retires_every_cached_read,
+    an_article_read_as_absent_appears_once_created,
 );
 
 const THREAD: &str =
     "{ article(slug: \"cached\") { title commentCount comments { nodes { id body } } } }";
+
+/// The thread of `slug`, as a reader's page asks for it.
+async fn thread_of(app: &TestApp, slug: &str) -> Value {
+    let answer = app
+        .gql(
+            "query($slug: String!) { article(slug: $slug) { title commentCount comments { nodes { id body } } } }",
+            json!({ "slug": slug }),
+        )
+        .await;
+    assert_no_errors(&answer);
+    answer["data"]["article"].clone()
+}
+
+/// Reads the thread of `slug` until it is served from the cache.
+async fn thread_cached(app: &TestApp, counter: &AtomicU64, slug: &str) -> Value {
+    wait_until(
+        Duration::from_secs(10),
+        "repeated reads ran statements: they were not served from the cache",
+        || async {
+            let answer = thread_of(app, slug).await;
+            let (again, statements) = statements_of(counter, thread_of(app, slug)).await;
+            again == answer && statements == 0
+        },
+    )
+    .await;
+    thread_of(app, slug).await
+}
 
 async fn read(app: &TestApp) -> Value {
     let answer = app.gql(THREAD, json!({})).await;
@@ -310,4 +340,122 @@ async fn cached_reads_on_other_instances_are_retired_too() {
         || async { read(&reader).await["commentCount"] == 0 },
     )
     .await;
+}
+
+async fn a_change_to_one_thread_leaves_the_others_cached(backend: Backend) {
+    let (app, counter) = counted_app(backend, |s| s.moderation = ModerationMode::Post).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "calm").await;
+    app.create_article(&token, "busy").await;
+    app.post("calm", "Ann", "calm one", None).await;
+    app.post("busy", "Bob", "busy one", None).await;
+    let calm = thread_cached(&app, &counter, "calm").await;
+    thread_cached(&app, &counter, "busy").await;
+
+    app.post("busy", "Cy", "busy two", None).await;
+    let hidden = app.post("busy", "Di", "busy three", None).await;
+    app.gql_as(
+        &token,
+        "mutation($id: ID!) { hideComment(id: $id) { id } }",
+        json!({ "id": hidden }),
+    )
+    .await;
+
+    let (again, statements) = statements_of(&counter, thread_of(&app, "calm")).await;
+    assert_eq!(again, calm);
+    assert_eq!(statements, 0, "a change to another thread retired this one");
+    let (busy, statements) = statements_of(&counter, thread_of(&app, "busy")).await;
+    assert_eq!(busy["commentCount"], 2, "{busy}");
+    assert!(statements > 0, "the changed thread was served stale");
+}
+
+async fn a_change_to_the_site_retires_every_cached_read(backend: Backend) {
+    let (app, counter) = counted_app(backend, |s| s.moderation = ModerationMode::Post).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "calm").await;
+    let form = "{ commentForm(articleSlug: \"calm\") { moderation } }";
+    assert_eq!(
+        app.gql(form, json!({})).await["data"]["commentForm"]["moderation"],
+        "POST"
+    );
+    thread_cached(&app, &counter, "calm").await;
+
+    let changed = app
+        .gql_as(
+            &token,
+            "mutation { updateModerationSettings(input: { mode: PRE }) { mode } }",
+            json!({}),
+        )
+        .await;
+    assert_no_errors(&changed);
+
+    let (_, statements) = statements_of(&counter, thread_of(&app, "calm")).await;
+    assert!(statements > 0, "a settings change left a thread cached");
+    assert_eq!(
+        app.gql(form, json!({})).await["data"]["commentForm"]["moderation"],
+        "PRE",
+        "the form still showed the old mode"
+    );
+}
+
+async fn an_article_read_as_absent_appears_once_created(backend: Backend) {
+    let (app, counter) = counted_app(backend, |_| {}).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "elsewhere").await;
+    let both = "{ articles(slugs: [\"elsewhere\", \"later\"]) { slug } }";
+    assert_eq!(thread_cached(&app, &counter, "later").await, Value::Null);
+    assert_eq!(
+        app.gql(both, json!({})).await["data"]["articles"][1],
+        Value::Null
+    );
+    app.gql(both, json!({})).await;
+
+    app.create_article(&token, "later").await;
+
+    assert_eq!(thread_of(&app, "later").await["title"], "Article later");
+    assert_eq!(
+        app.gql(both, json!({})).await["data"]["articles"][1]["slug"],
+        "later"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn other_instances_retire_only_the_changed_thread() {
+    if postgres_url().is_none() {
+        assert!(std::env::var_os("PARLEY_REQUIRE_POSTGRES").is_none());
+        return;
+    }
+    let writer = spawn_app_with(Backend::Postgres, |s| s.moderation = ModerationMode::Post).await;
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut settings = test_settings(&writer.db);
+    settings.statement_counter = Some(counter.clone());
+    let reader = start(TestDb::reuse(&writer.db), settings).await;
+    let token = writer.admin_token().await;
+    writer.create_article(&token, "calm").await;
+    writer.create_article(&token, "busy").await;
+    writer.post("calm", "Ann", "calm one", None).await;
+    // The reader hears of each change a moment after it is made, in order:
+    // once it shows the first post on "busy", it has heard of everything
+    // before it, and what it caches from then on stays until a new change.
+    writer.post("busy", "Bob", "busy one", None).await;
+    wait_until(
+        Duration::from_secs(5),
+        "the other instance never showed the post",
+        || async { thread_of(&reader, "busy").await["commentCount"] == 1 },
+    )
+    .await;
+    let calm = thread_cached(&reader, &counter, "calm").await;
+    thread_cached(&reader, &counter, "busy").await;
+
+    writer.post("busy", "Cy", "busy two", None).await;
+
+    wait_until(
+        Duration::from_secs(5),
+        "the other instance kept serving the changed thread",
+        || async { thread_of(&reader, "busy").await["commentCount"] == 2 },
+    )
+    .await;
+    let (again, statements) = statements_of(&counter, thread_of(&reader, "calm")).await;
+    assert_eq!(again, calm);
+    assert_eq!(statements, 0, "a change to another thread retired this one");
 }

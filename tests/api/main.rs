@@ -18,6 +18,7 @@ mod counts;
 mod cross_origin;
 mod email_history;
 mod embedding;
+mod fan_out;
 mod flood;
 mod moderation;
 mod moderation_rules;

@@ -574,7 +574,7 @@ type Socket =
 
 /// A socket initialised with `payload`; moderators' sockets carry emails,
 /// so nothing here scans them.
-async fn socket_with(app: &TestApp, payload: Value) -> Socket {
+pub(crate) async fn socket_with(app: &TestApp, payload: Value) -> Socket {
     let url = format!("{}/graphql/ws", app.base.replacen("http", "ws", 1));
     let mut request = url.into_client_request().unwrap();
     request.headers_mut().insert(
@@ -604,7 +604,7 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next message other than a ping, if one comes within `limit`.
-async fn next_within(socket: &mut Socket, limit: Duration) -> Option<Value> {
+pub(crate) async fn next_within(socket: &mut Socket, limit: Duration) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
         let message = tokio::time::timeout_at(deadline, socket.next())
@@ -620,7 +620,7 @@ async fn next_within(socket: &mut Socket, limit: Duration) -> Option<Value> {
     }
 }
 
-async fn subscribe_queue(socket: &mut Socket) {
+pub(crate) async fn subscribe_queue(socket: &mut Socket) {
     send(
         socket,
         json!({
@@ -633,7 +633,7 @@ async fn subscribe_queue(socket: &mut Socket) {
 }
 
 /// Posts until the queue subscription delivers: then it is registered.
-async fn wait_for_queue(app: &TestApp, socket: &mut Socket, slug: &str) {
+pub(crate) async fn wait_for_queue(app: &TestApp, socket: &mut Socket, slug: &str) {
     for attempt in 0..50 {
         app.post(slug, "Probe", &format!("probe {attempt}"), None)
             .await;

@@ -41,7 +41,8 @@ impl From<StoredComment> for Comment {
             article_id: model.article_id,
             parent_id: model.parent_id,
             author_name: model.author_name,
-            author_email: Some(model.author_email),
+            // An erased comment (a deleted one's queue event) has none.
+            author_email: Some(model.author_email).filter(|email| !email.is_empty()),
             body: model.body,
             body_html: model.body_html,
             status: model.status,

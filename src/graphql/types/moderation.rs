@@ -409,7 +409,9 @@ pub enum ModerationQueueChange {
     Edited,
     Approved,
     Hidden,
-    /// Deleted by a moderator or withdrawn by its author.
+    /// Deleted by a moderator or withdrawn by its author. The comment comes
+    /// erased: its id, article, status and time, with an empty name and
+    /// body and no email.
     Deleted,
 }
 

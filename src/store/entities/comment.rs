@@ -33,8 +33,20 @@ pub struct Model {
 
 /// Where a comment stands in moderation; only APPROVED ones reach readers.
 /// Stored as its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::None)")]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CommentStatus {
     #[sea_orm(string_value = "PENDING")]
     Pending,
