@@ -19,17 +19,26 @@ use crate::domain::flood::Fingerprints;
 use crate::events::CommentEvents;
 use crate::graphql::{self, Services};
 use crate::http::connections::{self, Server, Slots};
+use crate::http::metrics::Metrics;
 use crate::http::{self, AppState, SocketLimits};
 use crate::store::Store;
 
 /// A server ready to run.
 pub struct App {
     server: Server,
+    metrics_server: Option<MetricsServer>,
     store: Store,
     address: SocketAddr,
     shutdown_grace: Duration,
     executions: Arc<Semaphore>,
     max_executions: usize,
+}
+
+/// The second listener, for `GET /metrics`.
+struct MetricsServer {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: axum::Router,
 }
 
 /// How many GraphQL requests hold a turn to execute right now: for tests
@@ -120,6 +129,15 @@ impl App {
             per_address = limits.max_connections_per_address,
             "connection caps"
         );
+        let metrics = Arc::new(Metrics::default());
+        let metrics_listener = match settings.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("could not listen for metrics on {address}"))?,
+            ),
+            None => None,
+        };
         let max_executions = settings.max_concurrent_requests.max(1);
         let executions = Arc::new(Semaphore::new(max_executions));
         let state = AppState {
@@ -144,6 +162,7 @@ impl App {
             cors_origins: settings.cors_origins.clone(),
             demo: settings.demo,
             playground: settings.playground,
+            metrics: metrics.clone(),
         };
         if settings.cors_origins.any() {
             tracing::warn!(
@@ -163,8 +182,17 @@ impl App {
             keep_alive: limits.keep_alive,
             trusted_proxies: settings.trusted_proxies.clone(),
         };
+        let metrics_server = match metrics_listener {
+            Some(listener) => Some(MetricsServer {
+                address: listener.local_addr()?,
+                listener,
+                router: http::metrics::router(metrics, store.clone()),
+            }),
+            None => None,
+        };
         Ok(Self {
             server,
+            metrics_server,
             store,
             address,
             shutdown_grace: settings.shutdown_grace,
@@ -180,6 +208,11 @@ impl App {
 
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// The address `GET /metrics` is served on, if it is.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().map(|metrics| metrics.address)
     }
 
     /// A view of the requests executing on this server.
@@ -204,6 +237,14 @@ impl App {
         let base = format!("http://{}", self.address);
         tracing::info!("Parley is listening on {base}");
         tracing::info!("GraphiQL playground: {base}/graphql");
+        let metrics = self.metrics_server.map(|metrics| {
+            tracing::info!("metrics for Prometheus: http://{}/metrics", metrics.address);
+            tokio::spawn(async move {
+                if let Err(err) = axum::serve(metrics.listener, metrics.router).await {
+                    tracing::warn!(error = %err, "the metrics listener stopped");
+                }
+            })
+        });
         let stopping = Arc::new(Notify::new());
         let signalled = stopping.clone();
         let server = self.server.serve(async move {
@@ -228,6 +269,9 @@ impl App {
             tracing::warn!(
                 "database connections still in use at exit; their transactions are rolled back"
             );
+        }
+        if let Some(metrics) = metrics {
+            metrics.abort();
         }
         tracing::info!("Parley stopped");
         Ok(())

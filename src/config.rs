@@ -48,11 +48,23 @@ pub mod defaults {
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// How log lines are written to standard error: `text` for people,
+    /// `json` (one object per line) for log collectors. `RUST_LOG` picks
+    /// what is logged (default `info`).
+    #[arg(long, env = "PARLEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Options of `serve`, also accepted without the word `serve`.
     #[command(flatten)]
     pub serve: ServeArgs,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,6 +100,10 @@ pub struct ServeArgs {
         global = true
     )]
     pub listen: SocketAddr,
+    /// Address and port of a second listener serving `GET /metrics` for
+    /// Prometheus; off unless given. Keep it off the public network.
+    #[arg(long, env = "PARLEY_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
     /// The site's moderation mode on a new database (`pre`: new comments
     /// wait for a moderator; `post`: they show at once). Afterwards it is a
     /// moderation setting, changed with `updateModerationSettings`.
@@ -263,6 +279,8 @@ pub fn default_concurrent_requests() -> usize {
 pub struct Settings {
     pub database_url: String,
     pub listen: SocketAddr,
+    /// Where `GET /metrics` is served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
     pub moderation: ModerationMode,
     pub max_body_bytes: usize,
     pub token_ttl: TimeDelta,
@@ -300,6 +318,7 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("moderation", &self.moderation)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("token_ttl", &self.token_ttl)
@@ -330,6 +349,7 @@ impl Settings {
         Ok(Self {
             database_url: database.database_url.clone(),
             listen: serve.listen,
+            metrics_listen: serve.metrics_listen,
             moderation: serve.moderation,
             max_body_bytes: serve.max_body_bytes,
             token_ttl: TimeDelta::seconds(i64::from(serve.token_ttl_secs)),
@@ -377,6 +397,7 @@ impl Settings {
         Self {
             database_url: database_url.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_listen: None,
             moderation: defaults::MODERATION,
             max_body_bytes: defaults::MAX_BODY_BYTES,
             token_ttl: TimeDelta::seconds(i64::from(defaults::TOKEN_TTL_SECS)),

@@ -207,7 +207,7 @@ pub async fn remove(store: &Store, viewer: &Viewer, id: &str) -> AppResult<moder
     )
     .await?;
     txn.commit().await?;
-    tracing::info!(moderator = %id, by = %admin.id, "moderator removed");
+    tracing::info!(moderator = %id, by = %admin.id, "moderator removed; their tokens no longer hold");
     Ok(account)
 }
 

@@ -157,6 +157,29 @@ impl Store {
         });
     }
 
+    /// How the connection pool is used now.
+    pub fn pool_use(&self) -> PoolUse {
+        let (size, idle, max) = match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+        };
+        PoolUse { size, idle, max }
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.db.execute_unprepared("SELECT 1").await.is_ok()
@@ -168,6 +191,14 @@ impl Store {
             tracing::warn!(error = %err, "closing the database failed");
         }
     }
+}
+
+/// Connections of the pool: open, idle among them, and the most it opens.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolUse {
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
 }
 
 /// Announces `payload`, inside a write transaction, to the other instances

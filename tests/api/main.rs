@@ -23,6 +23,7 @@ mod flood;
 mod moderation;
 mod moderation_rules;
 mod moderation_tools;
+mod observability;
 mod outage;
 mod overload;
 mod posting;
