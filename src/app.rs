@@ -13,15 +13,16 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::auth::{TokenKeys, password};
-use crate::config::Settings;
-use crate::domain::accounts;
+use crate::config::{AdminBootstrap, Settings};
+use crate::domain::ModeratorRole;
+use crate::domain::accounts::{self, NewModerator};
 use crate::domain::flood::Fingerprints;
 use crate::events::CommentEvents;
 use crate::graphql::{self, Services};
 use crate::http::connections::{self, Server, Slots};
 use crate::http::metrics::Metrics;
 use crate::http::{self, AppState, SocketLimits};
-use crate::store::Store;
+use crate::store::{DatabaseUrl, Store};
 
 /// A server ready to run.
 pub struct App {
@@ -57,7 +58,16 @@ impl Executing {
 
 impl App {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        // A bad configured key is refused before anything touches the database.
+        // Bad configuration is refused before anything touches the database.
+        DatabaseUrl::parse(&settings.database_url)?;
+        if let Some(admin) = &settings.admin {
+            admin_account(admin).check().map_err(|err| {
+                anyhow::anyhow!(
+                    "the admin from PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD cannot be created: {}",
+                    err.message()
+                )
+            })?;
+        }
         let configured_keys = settings
             .jwt_secret
             .as_ref()
@@ -110,18 +120,20 @@ impl App {
         );
         let limits = &settings.connections;
         let descriptors = connections::raise_descriptor_limit();
-        let fitting = connections::default_max_connections(descriptors);
-        let max_connections = match limits.max_connections {
-            Some(wanted) if wanted > fitting && descriptors.is_some() => {
+        let max_connections = match (limits.max_connections, descriptors) {
+            (Some(wanted), Some(descriptors))
+                if wanted > connections::fitting_connections(descriptors) =>
+            {
+                let allowed = connections::fitting_connections(descriptors);
                 tracing::warn!(
                     wanted,
-                    allowed = fitting,
+                    allowed,
                     "PARLEY_MAX_CONNECTIONS is more than the open-file limit leaves room for; using the lower figure"
                 );
-                fitting
+                allowed
             }
-            Some(wanted) => wanted,
-            None => fitting,
+            (Some(wanted), _) => wanted,
+            (None, descriptors) => connections::default_max_connections(descriptors),
         };
         tracing::info!(
             open_files = descriptors,
@@ -281,19 +293,36 @@ impl App {
 /// Longest the database may take to close at shutdown.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The account `PARLEY_ADMIN_EMAIL` and `PARLEY_ADMIN_PASSWORD` describe.
+fn admin_account(admin: &AdminBootstrap) -> NewModerator {
+    NewModerator {
+        email: admin.email.clone(),
+        name: ADMIN_NAME.to_owned(),
+        role: ModeratorRole::Admin,
+        password: admin.password.expose_secret().to_owned(),
+    }
+}
+
+/// The name of the admin created from the environment.
+const ADMIN_NAME: &str = "Admin";
+
 /// Creates the admin from the environment on an empty database, or says how
 /// to create the first moderator.
 async fn ensure_a_moderator(store: &Store, settings: &Settings) -> anyhow::Result<()> {
     if let Some(admin) = &settings.admin {
-        let created =
-            accounts::bootstrap_admin(store, &admin.email, "Admin", admin.password.expose_secret())
-                .await
-                .map_err(|err| {
-                    anyhow::anyhow!(
-                        "could not create the admin from PARLEY_ADMIN_EMAIL: {}",
-                        err.message()
-                    )
-                })?;
+        let created = accounts::bootstrap_admin(
+            store,
+            &admin.email,
+            ADMIN_NAME,
+            admin.password.expose_secret(),
+        )
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "could not create the admin from PARLEY_ADMIN_EMAIL: {}",
+                err.message()
+            )
+        })?;
         if created {
             tracing::info!(
                 "created the first admin from PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD"

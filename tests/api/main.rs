@@ -29,6 +29,7 @@ mod overload;
 mod posting;
 mod process;
 mod reading;
+mod readme;
 mod schema;
 mod sessions;
 mod statements;
