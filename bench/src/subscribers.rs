@@ -208,6 +208,12 @@ async fn read_one_answer(stream: &mut TcpStream, buffer: &mut [u8]) -> anyhow::R
     }
 }
 
+/// The number of the timed event a message carries, if it carries one.
+fn timed_event(text: &str) -> Option<usize> {
+    let rest = &text[text.find("Timed event ")? + "Timed event ".len()..];
+    rest.split(' ').next()?.parse().ok()
+}
+
 /// Publishes `events` comments one after the other, each once every
 /// subscriber received the one before: the delay from sending each
 /// publication to its arrival at each subscriber, and the delay to the last
@@ -219,16 +225,20 @@ async fn delivery_delays(
     events: usize,
 ) -> anyhow::Result<(Vec<f64>, Vec<f64>)> {
     let subscribers = sockets.len();
-    let (arrived, mut arrivals) = tokio::sync::mpsc::unbounded_channel::<Instant>();
+    // Each arrival with the number of the timed event it carries (earlier
+    // events, still on their way to some sockets, carry none).
+    let (arrived, mut arrivals) =
+        tokio::sync::mpsc::unbounded_channel::<(Option<usize>, Instant)>();
     let readers: Vec<_> = sockets
         .into_iter()
         .map(|mut socket| {
             let arrived = arrived.clone();
             tokio::spawn(async move {
                 while let Some(Ok(message)) = socket.next().await {
+                    let now = Instant::now();
                     if let Message::Text(text) = message
                         && text.contains("\"next\"")
-                        && arrived.send(Instant::now()).is_err()
+                        && arrived.send((timed_event(&text), now)).is_err()
                     {
                         break;
                     }
@@ -244,11 +254,16 @@ async fn delivery_delays(
         let sent = Instant::now();
         post_comment(addr, &format!("Timed event {event} for the subscribers.")).await?;
         let mut last = 0.0_f64;
-        for _ in 0..subscribers {
-            let at = tokio::time::timeout(Duration::from_secs(30), arrivals.recv())
+        let mut reached = 0;
+        while reached < subscribers {
+            let (number, at) = tokio::time::timeout(Duration::from_secs(30), arrivals.recv())
                 .await
                 .context("an event did not reach every subscriber within 30 s")?
                 .context("the readers stopped")?;
+            if number != Some(event) {
+                continue;
+            }
+            reached += 1;
             let delay = at.duration_since(sent).as_secs_f64() * 1000.0;
             last = last.max(delay);
             delays.push(delay);

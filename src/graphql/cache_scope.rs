@@ -7,8 +7,9 @@
 use std::sync::{Arc, Mutex};
 
 use async_graphql::Context;
+use async_graphql::Positioned;
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, OperationType, Selection,
+    DocumentOperations, ExecutableDocument, OperationDefinition, OperationType, Selection,
 };
 use uuid::Uuid;
 
@@ -24,6 +25,19 @@ const ARTICLE_ROOTS: [&str; 5] = [
     "__typename",
 ];
 
+/// The operation a request runs: the one named `name` in `document`, or
+/// its only one; `None` when there is no such operation.
+pub fn selected_operation<'a>(
+    document: Option<&'a ExecutableDocument>,
+    name: Option<&str>,
+) -> Option<&'a Positioned<OperationDefinition>> {
+    document.and_then(|document| match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(_), None) => None,
+    })
+}
+
 /// What one request's answer read; one per request, in its data.
 #[derive(Debug)]
 pub struct CacheScope(Mutex<Scope>);
@@ -33,12 +47,7 @@ impl CacheScope {
     /// articles only when every root field is one whose resolver notes
     /// them.
     pub fn of(document: Option<&ExecutableDocument>, name: Option<&str>) -> Arc<Self> {
-        let operation = document.and_then(|document| match (&document.operations, name) {
-            (DocumentOperations::Single(operation), _) => Some(operation),
-            (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-            (DocumentOperations::Multiple(_), None) => None,
-        });
-        let scoped = operation.is_some_and(|operation| {
+        let scoped = selected_operation(document, name).is_some_and(|operation| {
             operation.node.ty == OperationType::Query
                 && operation.node.selection_set.node.items.iter().all(|item| {
                     matches!(&item.node, Selection::Field(field)

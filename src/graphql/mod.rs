@@ -36,7 +36,7 @@ pub use subscription::{SocketToken, Subscription};
 pub type ParleySchema = Schema<Query, Mutation, Subscription>;
 
 pub use answer_expiry::AnswerExpiry;
-pub use cache_scope::CacheScope;
+pub use cache_scope::{CacheScope, selected_operation};
 pub use limits::QueryLimits;
 
 /// What resolvers need from the server, shared by every request.

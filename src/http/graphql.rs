@@ -23,7 +23,7 @@ use crate::error::codes;
 use crate::events::{CommentEvents, Stamp};
 use crate::graphql::errors;
 use crate::graphql::limits::{count_aliases, out_of_range_integer};
-use crate::graphql::{AnswerExpiry, CacheScope, ClientAddr};
+use crate::graphql::{AnswerExpiry, CacheScope, ClientAddr, selected_operation};
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -417,12 +417,7 @@ const INVALID: &str = "invalid";
 /// The operation a request runs, for metrics: the first root field of the
 /// operation it names (or its only one); `invalid` when there is none.
 fn operation_label(document: Option<&ExecutableDocument>, name: Option<&str>) -> String {
-    let operation = document.and_then(|document| match (&document.operations, name) {
-        (DocumentOperations::Single(operation), _) => Some(operation),
-        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
-        (DocumentOperations::Multiple(_), None) => None,
-    });
-    operation
+    selected_operation(document, name)
         .and_then(|operation| {
             operation
                 .node
