@@ -62,6 +62,46 @@ pub enum Command {
     /// Manage moderator accounts.
     #[command(subcommand)]
     Moderator(ModeratorCommand),
+    /// Bring comments in from a WordPress, Disqus or Parley export.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Write every article, comment (with its author's email), moderator
+    /// account (without its password) and moderation log entry to standard
+    /// output as JSON Lines. The output holds personal data.
+    Export,
+    /// Copy the SQLite database, while the server runs, to a new file.
+    Backup(BackupArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A WordPress export (WXR 1.0-1.2, from Tools > Export).
+    Wordpress(WordpressImportArgs),
+    /// A Disqus export (XML, from Moderation > Export).
+    Disqus(ImportArgs),
+    /// A file written by `parley export`.
+    Parley(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The export to read.
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct WordpressImportArgs {
+    /// The export to read.
+    pub file: std::path::PathBuf,
+    /// Import pingbacks and trackbacks too (left out by default).
+    #[arg(long)]
+    pub include_pingbacks: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy; it must not exist yet.
+    pub file: std::path::PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,5 +1,9 @@
-//! The command-line commands: `serve` (the default) and `moderator add`.
+//! The command-line commands: `serve` (the default), `moderator add`,
+//! `import`, `export` and `backup`.
 
+mod backup;
+mod export;
+mod import;
 mod moderator_add;
 
 use crate::App;
@@ -15,5 +19,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Moderator(ModeratorCommand::Add(args))) => {
             moderator_add::run(&cli.database.database_url, args).await
         }
+        Some(Command::Import(command)) => import::run(&cli.database.database_url, command).await,
+        Some(Command::Export) => export::run(&cli.database.database_url).await,
+        Some(Command::Backup(args)) => backup::run(&cli.database.database_url, args).await,
     }
 }
