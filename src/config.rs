@@ -65,9 +65,11 @@ pub enum Command {
     /// Bring comments in from a WordPress, Disqus or Parley export.
     #[command(subcommand)]
     Import(ImportCommand),
-    /// Write every article, comment (with its author's email), moderator
-    /// account (without its password) and moderation log entry to standard
-    /// output as JSON Lines. The output holds personal data.
+    /// Write everything to standard output as JSON Lines (personal data).
+    ///
+    /// Every article, comment (with its author's email), moderator account
+    /// (without its password) and moderation log entry, one per line;
+    /// `parley import parley FILE` reads it back.
     Export,
     /// Copy the SQLite database, while the server runs, to a new file.
     Backup(BackupArgs),

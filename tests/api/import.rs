@@ -11,6 +11,7 @@ use crate::on_both_databases;
 
 on_both_databases!(
     wordpress_import_brings_threads_statuses_and_dates_and_a_second_run_adds_nothing,
+    wordpress_pingbacks_and_trackbacks_come_in_when_asked_for,
     disqus_import_brings_threads_and_moves_up_replies_to_deleted_posts,
     export_then_import_into_a_fresh_database_gives_the_same_export
 );
@@ -116,7 +117,7 @@ async fn wordpress_import_brings_threads_statuses_and_dates_and_a_second_run_add
     );
     assert!(summary.contains("1 comments: in the trash"), "{summary}");
     assert!(
-        summary.contains("1 comments: pingback or trackback"),
+        summary.contains("2 comments: pingback or trackback"),
         "{summary}"
     );
     assert!(summary.contains("1 comments: email not valid"), "{summary}");
@@ -182,6 +183,42 @@ async fn wordpress_import_brings_threads_statuses_and_dates_and_a_second_run_add
         .gql_as(&token, QUEUE, json!({ "status": "HIDDEN" }))
         .await;
     assert_eq!(names(&hidden["data"]["moderationQueue"]), ["Cheap Watches"]);
+    app.stop().await;
+}
+
+async fn wordpress_pingbacks_and_trackbacks_come_in_when_asked_for(backend: Backend) {
+    let db = TestDb::create(backend).await;
+    let file = fixture("wordpress.xml");
+
+    let output = parley(
+        &db.url,
+        &[
+            "import",
+            "wordpress",
+            file.to_str().unwrap(),
+            "--include-pingbacks",
+        ],
+    )
+    .await;
+
+    assert_success(&output);
+    let summary = stdout(&output);
+    assert!(
+        summary.contains("Imported 7 comments (5 approved"),
+        "{summary}"
+    );
+    assert!(
+        summary.contains("1 comments: email not valid: email address is required"),
+        "a pingback without an email is checked like any comment: {summary}"
+    );
+    assert!(!summary.contains("pingback or trackback"), "{summary}");
+    let app = start_on(&db).await;
+    let wall = thread(&app, "2024/03/harbour-wall").await;
+    assert_eq!(names(&wall["comments"]), ["Fiona Mackay", "Coastal Walks"]);
+    assert_eq!(
+        wall["comments"]["nodes"][1]["body"],
+        "**The harbour loop walk** passes the repaired wall."
+    );
     app.stop().await;
 }
 

@@ -390,15 +390,21 @@ impl<'a> Importer<'a> {
     async fn place(&mut self, first: Ready) -> anyhow::Result<()> {
         let mut queue = vec![first];
         while let Some(mut ready) = queue.pop() {
-            // Past skipped ancestors, to the nearest that may be here.
+            // Past skipped ancestors, to the nearest that may be here; a
+            // source whose skipped comments answer each other in a circle
+            // leaves the reply at the top.
+            let mut steps = 0;
             while let Some(parent) = ready.row.parent_id {
-                match self.skipped.get(&parent) {
-                    Some(grandparent) => {
-                        ready.row.parent_id = *grandparent;
-                        ready.moved = true;
-                    }
-                    None => break,
-                }
+                let Some(grandparent) = self.skipped.get(&parent) else {
+                    break;
+                };
+                steps += 1;
+                ready.row.parent_id = if steps > self.skipped.len() {
+                    None
+                } else {
+                    *grandparent
+                };
+                ready.moved = true;
             }
             if let Some(parent) = ready.row.parent_id {
                 let here = self.present.contains(&parent)
