@@ -13,23 +13,33 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 
 use crate::auth::{TokenKeys, password};
-use crate::config::Settings;
-use crate::domain::accounts;
+use crate::config::{AdminBootstrap, Settings};
+use crate::domain::ModeratorRole;
+use crate::domain::accounts::{self, NewModerator};
 use crate::domain::flood::Fingerprints;
 use crate::events::CommentEvents;
 use crate::graphql::{self, Services};
 use crate::http::connections::{self, Server, Slots};
+use crate::http::metrics::Metrics;
 use crate::http::{self, AppState, SocketLimits};
-use crate::store::Store;
+use crate::store::{DatabaseUrl, Store};
 
 /// A server ready to run.
 pub struct App {
     server: Server,
+    metrics_server: Option<MetricsServer>,
     store: Store,
     address: SocketAddr,
     shutdown_grace: Duration,
     executions: Arc<Semaphore>,
     max_executions: usize,
+}
+
+/// The second listener, for `GET /metrics`.
+struct MetricsServer {
+    listener: TcpListener,
+    address: SocketAddr,
+    router: axum::Router,
 }
 
 /// How many GraphQL requests hold a turn to execute right now: for tests
@@ -48,7 +58,16 @@ impl Executing {
 
 impl App {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        // A bad configured key is refused before anything touches the database.
+        // Bad configuration is refused before anything touches the database.
+        DatabaseUrl::parse(&settings.database_url)?;
+        if let Some(admin) = &settings.admin {
+            admin_account(admin).check().map_err(|err| {
+                anyhow::anyhow!(
+                    "the admin from PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD cannot be created: {}",
+                    err.message()
+                )
+            })?;
+        }
         let configured_keys = settings
             .jwt_secret
             .as_ref()
@@ -101,18 +120,20 @@ impl App {
         );
         let limits = &settings.connections;
         let descriptors = connections::raise_descriptor_limit();
-        let fitting = connections::default_max_connections(descriptors);
-        let max_connections = match limits.max_connections {
-            Some(wanted) if wanted > fitting && descriptors.is_some() => {
+        let max_connections = match (limits.max_connections, descriptors) {
+            (Some(wanted), Some(descriptors))
+                if wanted > connections::fitting_connections(descriptors) =>
+            {
+                let allowed = connections::fitting_connections(descriptors);
                 tracing::warn!(
                     wanted,
-                    allowed = fitting,
+                    allowed,
                     "PARLEY_MAX_CONNECTIONS is more than the open-file limit leaves room for; using the lower figure"
                 );
-                fitting
+                allowed
             }
-            Some(wanted) => wanted,
-            None => fitting,
+            (Some(wanted), _) => wanted,
+            (None, descriptors) => connections::default_max_connections(descriptors),
         };
         tracing::info!(
             open_files = descriptors,
@@ -120,6 +141,15 @@ impl App {
             per_address = limits.max_connections_per_address,
             "connection caps"
         );
+        let metrics = Arc::new(Metrics::default());
+        let metrics_listener = match settings.metrics_listen {
+            Some(address) => Some(
+                TcpListener::bind(address)
+                    .await
+                    .with_context(|| format!("could not listen for metrics on {address}"))?,
+            ),
+            None => None,
+        };
         let max_executions = settings.max_concurrent_requests.max(1);
         let executions = Arc::new(Semaphore::new(max_executions));
         let state = AppState {
@@ -144,6 +174,7 @@ impl App {
             cors_origins: settings.cors_origins.clone(),
             demo: settings.demo,
             playground: settings.playground,
+            metrics: metrics.clone(),
         };
         if settings.cors_origins.any() {
             tracing::warn!(
@@ -163,8 +194,17 @@ impl App {
             keep_alive: limits.keep_alive,
             trusted_proxies: settings.trusted_proxies.clone(),
         };
+        let metrics_server = match metrics_listener {
+            Some(listener) => Some(MetricsServer {
+                address: listener.local_addr()?,
+                listener,
+                router: http::metrics::router(metrics, store.clone()),
+            }),
+            None => None,
+        };
         Ok(Self {
             server,
+            metrics_server,
             store,
             address,
             shutdown_grace: settings.shutdown_grace,
@@ -180,6 +220,11 @@ impl App {
 
     pub fn port(&self) -> u16 {
         self.address.port()
+    }
+
+    /// The address `GET /metrics` is served on, if it is.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics_server.as_ref().map(|metrics| metrics.address)
     }
 
     /// A view of the requests executing on this server.
@@ -204,6 +249,14 @@ impl App {
         let base = format!("http://{}", self.address);
         tracing::info!("Parley is listening on {base}");
         tracing::info!("GraphiQL playground: {base}/graphql");
+        let metrics = self.metrics_server.map(|metrics| {
+            tracing::info!("metrics for Prometheus: http://{}/metrics", metrics.address);
+            tokio::spawn(async move {
+                if let Err(err) = axum::serve(metrics.listener, metrics.router).await {
+                    tracing::warn!(error = %err, "the metrics listener stopped");
+                }
+            })
+        });
         let stopping = Arc::new(Notify::new());
         let signalled = stopping.clone();
         let server = self.server.serve(async move {
@@ -229,6 +282,9 @@ impl App {
                 "database connections still in use at exit; their transactions are rolled back"
             );
         }
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         tracing::info!("Parley stopped");
         Ok(())
     }
@@ -237,19 +293,36 @@ impl App {
 /// Longest the database may take to close at shutdown.
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
 
+/// The account `PARLEY_ADMIN_EMAIL` and `PARLEY_ADMIN_PASSWORD` describe.
+fn admin_account(admin: &AdminBootstrap) -> NewModerator {
+    NewModerator {
+        email: admin.email.clone(),
+        name: ADMIN_NAME.to_owned(),
+        role: ModeratorRole::Admin,
+        password: admin.password.expose_secret().to_owned(),
+    }
+}
+
+/// The name of the admin created from the environment.
+const ADMIN_NAME: &str = "Admin";
+
 /// Creates the admin from the environment on an empty database, or says how
 /// to create the first moderator.
 async fn ensure_a_moderator(store: &Store, settings: &Settings) -> anyhow::Result<()> {
     if let Some(admin) = &settings.admin {
-        let created =
-            accounts::bootstrap_admin(store, &admin.email, "Admin", admin.password.expose_secret())
-                .await
-                .map_err(|err| {
-                    anyhow::anyhow!(
-                        "could not create the admin from PARLEY_ADMIN_EMAIL: {}",
-                        err.message()
-                    )
-                })?;
+        let created = accounts::bootstrap_admin(
+            store,
+            &admin.email,
+            ADMIN_NAME,
+            admin.password.expose_secret(),
+        )
+        .await
+        .map_err(|err| {
+            anyhow::anyhow!(
+                "could not create the admin from PARLEY_ADMIN_EMAIL: {}",
+                err.message()
+            )
+        })?;
         if created {
             tracing::info!(
                 "created the first admin from PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD"

@@ -2,18 +2,22 @@
 //!
 //! Secrets (`PARLEY_JWT_SECRET`, `PARLEY_ADMIN_PASSWORD`) are read from the
 //! environment only, never from arguments, which other users of the machine
-//! can read.
+//! can read; each may instead be read from a file (`…_FILE`), as Docker and
+//! Compose secrets are mounted.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
+use anyhow::Context;
 use chrono::TimeDelta;
-use clap::{Args, Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use ipnet::IpNet;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::flood::FloodPolicy;
 use crate::domain::origins::CorsOrigins;
@@ -42,12 +46,28 @@ pub mod defaults {
     pub const HTTP_MAX_AGE_SECS: u32 = 5;
 }
 
+/// The settings read from the environment only, listed under `--help`.
+const ENVIRONMENT_ONLY: &str = "\
+Read from the environment only (never from arguments, which other users of the machine can read):
+  PARLEY_ADMIN_PASSWORD       Password of the admin created from --admin-email on an empty database
+  PARLEY_ADMIN_PASSWORD_FILE  A file holding it instead (e.g. a Docker secret)
+  PARLEY_JWT_SECRET           Key that signs login tokens, at least 32 bytes (generated and stored if unset)
+  PARLEY_JWT_SECRET_FILE      A file holding it instead
+  DATABASE_URL_FILE           A file holding the database URL (it may hold a password), instead of DATABASE_URL
+  RUST_LOG                    Log filter, e.g. `debug` or `parley=debug,info` (default: info when serving)
+  MIMALLOC_ALLOW_THP          `0` keeps the memory allocator off transparent huge pages";
+
 /// Parley: a self-hosted comment service for news sites and blogs.
 #[derive(Debug, Parser)]
-#[command(name = "parley", version, about)]
+#[command(name = "parley", version, about, after_help = ENVIRONMENT_ONLY)]
 pub struct Cli {
     #[command(flatten)]
     pub database: DatabaseArgs,
+    /// How log lines are written to standard error: `text` for people,
+    /// `json` (one object per line) for log collectors. `RUST_LOG` picks
+    /// what is logged (default `info`).
+    #[arg(long, env = "PARLEY_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Option<Command>,
     /// Options of `serve`, also accepted without the word `serve`.
@@ -55,13 +75,27 @@ pub struct Cli {
     pub serve: ServeArgs,
 }
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server (the default).
+    #[command(after_help = ENVIRONMENT_ONLY)]
     Serve,
     /// Manage moderator accounts.
     #[command(subcommand)]
     Moderator(ModeratorCommand),
+    /// Ask a running server whether it is healthy (for container health checks).
+    ///
+    /// Requests `GET /healthz` of the server at `--listen` (`PARLEY_LISTEN`):
+    /// exit status 0 when it answers 200, 1 otherwise. A server listening on
+    /// every address (`0.0.0.0`, `::`) is asked on loopback.
+    Healthcheck(HealthcheckArgs),
     /// Bring comments in from a WordPress, Disqus or Parley export.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -73,6 +107,128 @@ pub enum Command {
     Export,
     /// Copy the SQLite database, while the server runs, to a new file.
     Backup(BackupArgs),
+}
+
+impl Cli {
+    /// The command line of this process. Unknown or misplaced arguments end
+    /// the process with clap's message and status 2.
+    pub fn from_command_line() -> Self {
+        Self::parse_from_args(std::env::args_os()).unwrap_or_else(|err| err.exit())
+    }
+
+    /// Parses `args` (the program's name first).
+    ///
+    /// The options of `serve` are global, so that they may come before or
+    /// after the word `serve` (or without it); the other commands neither
+    /// list them in their help nor accept them.
+    pub fn parse_from_args<I, T>(args: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        let mut command = Self::command_with_own_options();
+        let matches = command.try_get_matches_from_mut(args)?;
+        let mut cli = Self::from_arg_matches(&matches)?;
+        cli.database.database_url_given =
+            matches.value_source("database_url") != Some(ValueSource::DefaultValue);
+        if let Some(own) = cli.command.as_ref().and_then(Command::own_global_options) {
+            let stray = global_options()
+                .into_iter()
+                .filter(|id| !own.contains(&id.as_str()))
+                .find(|id| matches.value_source(id) == Some(ValueSource::CommandLine));
+            if let Some(id) = stray {
+                let name = cli.command.as_ref().map_or("", Command::name);
+                return Err(command.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "`--{}` is not an option of `parley {name}`",
+                        id.replace('_', "-")
+                    ),
+                ));
+            }
+        }
+        Ok(cli)
+    }
+
+    /// The command-line interface, with the server's options hidden from
+    /// the help of the commands that do not take them.
+    pub fn command_with_own_options() -> clap::Command {
+        let mut command = Self::command();
+        // Global options reach each command when it is built.
+        command.build();
+        let global = global_options();
+        command.mut_subcommands(|sub| hide_global_options(sub, &global))
+    }
+
+    /// The default log filter: the server logs what it does, other
+    /// commands only what goes wrong.
+    pub fn default_log_filter(&self) -> &'static str {
+        match self.command {
+            None | Some(Command::Serve) => "info",
+            Some(_) => "warn",
+        }
+    }
+}
+
+impl Command {
+    fn name(&self) -> &'static str {
+        match self {
+            Self::Serve => "serve",
+            Self::Moderator(ModeratorCommand::Add(_)) => "moderator add",
+            Self::Healthcheck(_) => "healthcheck",
+            Self::Import(ImportCommand::Wordpress(_)) => "import wordpress",
+            Self::Import(ImportCommand::Disqus(_)) => "import disqus",
+            Self::Import(ImportCommand::Parley(_)) => "import parley",
+            Self::Export => "export",
+            Self::Backup(_) => "backup",
+        }
+    }
+
+    /// The global options a command reads: `None` for `serve`, which reads
+    /// them all.
+    fn own_global_options(&self) -> Option<&'static [&'static str]> {
+        own_global_options(self.name())
+    }
+}
+
+/// The global options the command `name` reads (`None`: all of them).
+fn own_global_options(name: &str) -> Option<&'static [&'static str]> {
+    match name {
+        "serve" => None,
+        "healthcheck" => Some(&["listen"]),
+        // `moderator` and `moderator add`.
+        _ => Some(&["database_url"]),
+    }
+}
+
+/// The ids of the global options: the database's and the server's.
+fn global_options() -> Vec<String> {
+    let command = DatabaseArgs::augment_args(clap::Command::new("parley"));
+    ServeArgs::augment_args(command)
+        .get_arguments()
+        .map(|arg| arg.get_id().to_string())
+        .collect()
+}
+
+/// Hides from `command` (and the commands under it) the global options it
+/// does not read.
+fn hide_global_options(command: clap::Command, global: &[String]) -> clap::Command {
+    let Some(own) = own_global_options(command.get_name()) else {
+        return command;
+    };
+    command
+        .mut_args(|arg| {
+            let id = arg.get_id().as_str();
+            if global.iter().any(|g| g == id) && !own.contains(&id) {
+                arg.hide(true)
+            } else if id == "listen" {
+                // For `healthcheck`, the server's address rather than its own.
+                arg.help("Address and port the server listens on")
+            } else {
+                arg
+            }
+        })
+        .mut_subcommands(|sub| hide_global_options(sub, global))
 }
 
 #[derive(Debug, Subcommand)]
@@ -118,6 +274,25 @@ pub struct DatabaseArgs {
     /// Database to use: `sqlite://FILE` or `postgres://…`. Migrations run at start-up.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
+    /// Whether `database_url` was given (by flag or variable) rather than
+    /// the default.
+    #[arg(skip)]
+    pub database_url_given: bool,
+}
+
+impl DatabaseArgs {
+    /// The database to use: `--database-url` or `DATABASE_URL`, or the
+    /// content of the file `DATABASE_URL_FILE` names (a PostgreSQL URL holds
+    /// a password), or the default.
+    pub fn url(&self) -> anyhow::Result<String> {
+        match secret_from_file("DATABASE_URL_FILE")? {
+            Some(_) if self.database_url_given => {
+                anyhow::bail!("set DATABASE_URL (or --database-url) or DATABASE_URL_FILE, not both")
+            }
+            Some(url) => Ok(url.expose_secret().to_owned()),
+            None => Ok(self.database_url.clone()),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -130,6 +305,10 @@ pub struct ServeArgs {
         global = true
     )]
     pub listen: SocketAddr,
+    /// Address and port of a second listener serving `GET /metrics` for
+    /// Prometheus; off unless given. Keep it off the public network.
+    #[arg(long, env = "PARLEY_METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
     /// The site's moderation mode on a new database (`pre`: new comments
     /// wait for a moderator; `post`: they show at once). Afterwards it is a
     /// moderation setting, changed with `updateModerationSettings`.
@@ -292,6 +471,13 @@ pub struct ModeratorAddArgs {
     pub password_stdin: bool,
 }
 
+#[derive(Debug, Args)]
+pub struct HealthcheckArgs {
+    /// Longest to wait for the answer, in seconds.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout_secs: u64,
+}
+
 pub use crate::machine::cores;
 
 /// GraphQL requests executed at once unless configured: 4 per core. Beyond
@@ -305,6 +491,8 @@ pub fn default_concurrent_requests() -> usize {
 pub struct Settings {
     pub database_url: String,
     pub listen: SocketAddr,
+    /// Where `GET /metrics` is served, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
     pub moderation: ModerationMode,
     pub max_body_bytes: usize,
     pub token_ttl: TimeDelta,
@@ -342,6 +530,7 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("listen", &self.listen)
+            .field("metrics_listen", &self.metrics_listen)
             .field("moderation", &self.moderation)
             .field("max_body_bytes", &self.max_body_bytes)
             .field("token_ttl", &self.token_ttl)
@@ -358,20 +547,19 @@ impl std::fmt::Debug for Settings {
 impl Settings {
     /// Settings from parsed arguments plus the secrets in the environment.
     pub fn from_args(database: &DatabaseArgs, serve: &ServeArgs) -> anyhow::Result<Self> {
-        let secret = |name: &str| {
-            std::env::var(name)
-                .ok()
-                .filter(|v| !v.is_empty())
-                .map(SecretString::from)
-        };
-        let admin = match (serve.admin_email.clone(), secret("PARLEY_ADMIN_PASSWORD")) {
+        let database_url = database.url()?;
+        let admin = match (
+            serve.admin_email.clone(),
+            secret_from_env("PARLEY_ADMIN_PASSWORD")?,
+        ) {
             (Some(email), Some(password)) => Some(AdminBootstrap { email, password }),
             (None, None) => None,
             _ => anyhow::bail!("set both PARLEY_ADMIN_EMAIL and PARLEY_ADMIN_PASSWORD, or neither"),
         };
         Ok(Self {
-            database_url: database.database_url.clone(),
+            database_url,
             listen: serve.listen,
+            metrics_listen: serve.metrics_listen,
             moderation: serve.moderation,
             max_body_bytes: serve.max_body_bytes,
             token_ttl: TimeDelta::seconds(i64::from(serve.token_ttl_secs)),
@@ -404,7 +592,7 @@ impl Settings {
                 websocket_idle_timeout: Duration::from_secs(serve.ws_idle_timeout_secs),
             },
             statement_counter: None,
-            jwt_secret: secret("PARLEY_JWT_SECRET"),
+            jwt_secret: secret_from_env("PARLEY_JWT_SECRET")?,
             admin,
             cors_origins: CorsOrigins::parse(&serve.cors_origins)?,
             article_auto_create: serve.article_auto_create,
@@ -419,6 +607,7 @@ impl Settings {
         Self {
             database_url: database_url.into(),
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            metrics_listen: None,
             moderation: defaults::MODERATION,
             max_body_bytes: defaults::MAX_BODY_BYTES,
             token_ttl: TimeDelta::seconds(i64::from(defaults::TOKEN_TTL_SECS)),
@@ -440,6 +629,48 @@ impl Settings {
             playground: true,
         }
     }
+}
+
+/// The secret in the environment variable `name`, or in the file named by
+/// `name_FILE` (its content, less one line ending). Setting both is an error,
+/// and so is a file that cannot be read or is empty; an empty variable counts
+/// as unset.
+fn secret_from_env(name: &str) -> anyhow::Result<Option<SecretString>> {
+    let file_variable = format!("{name}_FILE");
+    let direct = match std::env::var(name) {
+        Ok(value) => Some(value).filter(|v| !v.is_empty()),
+        Err(std::env::VarError::NotPresent) => None,
+        Err(std::env::VarError::NotUnicode(_)) => anyhow::bail!("{name} is not valid UTF-8"),
+    };
+    match (direct, secret_from_file(&file_variable)?) {
+        (Some(_), Some(_)) => anyhow::bail!("set {name} or {file_variable}, not both"),
+        (Some(value), None) => Ok(Some(SecretString::from(value))),
+        (None, from_file) => Ok(from_file),
+    }
+}
+
+/// The content of the file the environment variable `variable` names, less
+/// one line ending; `None` when the variable is unset or empty. A file that
+/// cannot be read, or is empty, is an error that names the variable and the
+/// path, never the content.
+fn secret_from_file(variable: &str) -> anyhow::Result<Option<SecretString>> {
+    let Some(path) = std::env::var_os(variable)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+    else {
+        return Ok(None);
+    };
+    let content = std::fs::read_to_string(&path)
+        .with_context(|| format!("could not read {variable} ({})", path.display()))?;
+    let value = content.strip_suffix('\n').map_or(content.as_str(), |line| {
+        line.strip_suffix('\r').unwrap_or(line)
+    });
+    anyhow::ensure!(
+        !value.is_empty(),
+        "{variable} ({}) is empty",
+        path.display()
+    );
+    Ok(Some(SecretString::from(value)))
 }
 
 /// A trusted proxy: a CIDR range, or a single address (`10.0.0.5`).
@@ -479,14 +710,14 @@ mod tests {
 
     #[test]
     fn bare_invocation_serves_on_the_default_address() {
-        let cli = Cli::try_parse_from(["parley"]).unwrap();
+        let cli = Cli::parse_from_args(["parley"]).unwrap();
         assert!(cli.command.is_none());
         assert_eq!(cli.serve.listen.to_string(), "127.0.0.1:8080");
     }
 
     #[test]
     fn moderator_add_takes_no_password_argument() {
-        let parsed = Cli::try_parse_from([
+        let parsed = Cli::parse_from_args([
             "parley",
             "moderator",
             "add",

@@ -30,6 +30,9 @@ pub struct ServeParleyArgs {
     /// Post-moderation: new comments reach subscribers at once.
     #[arg(long)]
     post_moderation: bool,
+    /// Connections allowed at once (Parley's default otherwise).
+    #[arg(long)]
+    max_connections: Option<usize>,
 }
 
 pub async fn run(args: ServeParleyArgs) -> anyhow::Result<()> {
@@ -50,6 +53,7 @@ pub async fn run(args: ServeParleyArgs) -> anyhow::Result<()> {
     if args.post_moderation {
         settings.moderation = parley::domain::ModerationMode::Post;
     }
+    settings.connections.max_connections = args.max_connections;
     let app = parley::App::build(settings)
         .await
         .context("Parley did not start")?;

@@ -7,6 +7,7 @@ mod password_policy;
 pub mod token;
 pub mod viewer;
 
+pub use password::hashing_waiting;
 pub use password_policy::Password;
 pub use token::TokenKeys;
 pub use viewer::{Credentials, Viewer, ViewerModerator};

@@ -3,6 +3,7 @@
 //! p=1), which it rates as strong as m=19 MiB, t=2 for a third of the
 //! memory; a stored hash is verified with the settings it was made with.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use tokio::sync::Semaphore;
@@ -35,14 +36,40 @@ fn argon2() -> Argon2<'static> {
 static HASHING: LazyLock<Arc<Semaphore>> =
     LazyLock::new(|| Arc::new(Semaphore::new(crate::machine::cores())));
 
+/// How many hashes wait for a slot now.
+static WAITING: AtomicUsize = AtomicUsize::new(0);
+
+/// How many password hashes wait for a free core now (the hashing queue).
+pub fn hashing_waiting() -> usize {
+    WAITING.load(Ordering::Relaxed)
+}
+
+/// Counts a hash as waiting for as long as it lives.
+struct Waiting;
+
+impl Waiting {
+    fn start() -> Self {
+        WAITING.fetch_add(1, Ordering::Relaxed);
+        Self
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        WAITING.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
 /// Runs `work` on the blocking pool once a hashing slot is free. The slot
 /// goes with the work: a request that gives up waiting (its time ran out)
 /// does not free it while the hash still runs.
 async fn run_hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
+    let waiting = Waiting::start();
     let slot = Arc::clone(&HASHING)
         .acquire_owned()
         .await
         .map_err(|err| AppError::Internal(err.into()))?;
+    drop(waiting);
     tokio::task::spawn_blocking(move || {
         let _slot = slot;
         work()

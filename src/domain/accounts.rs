@@ -26,6 +26,18 @@ pub struct NewModerator {
     pub password: String,
 }
 
+impl NewModerator {
+    /// The same checks of the email, name and password as creating the
+    /// account makes, without a database: lets a command refuse bad input
+    /// before it opens one.
+    pub fn check(&self) -> AppResult<()> {
+        Email::parse_field(&self.email, Field::Email)?;
+        AuthorName::parse_field(&self.name, Field::Name)?;
+        Password::parse(&self.password)?;
+        Ok(())
+    }
+}
+
 /// Creates a moderator account (from the command line, or the first admin
 /// at start-up). Refuses an email that already has one.
 pub async fn add(store: &Store, input: NewModerator) -> AppResult<moderator::Model> {
@@ -207,7 +219,7 @@ pub async fn remove(store: &Store, viewer: &Viewer, id: &str) -> AppResult<moder
     )
     .await?;
     txn.commit().await?;
-    tracing::info!(moderator = %id, by = %admin.id, "moderator removed");
+    tracing::info!(moderator = %id, by = %admin.id, "moderator removed; their tokens no longer hold");
     Ok(account)
 }
 

@@ -149,6 +149,7 @@ async fn refuse_if_over(
     if let Some(last) = post_marks::latest(db, client_key).await? {
         let wait = last.created_at.saturating_add(interval) - now;
         if wait > 0 {
+            tracing::info!(rule = "interval", "post refused by flood control");
             return Err(rate_window::refusal(wait));
         }
     }
@@ -158,6 +159,7 @@ async fn refuse_if_over(
     if recent.len() as u64 >= cap
         && let Some(oldest) = recent.first()
     {
+        tracing::info!(rule = "hourly cap", "post refused by flood control");
         return Err(rate_window::refusal(oldest.created_at + HOUR_MICROS - now));
     }
     Ok(())

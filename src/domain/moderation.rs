@@ -40,7 +40,7 @@ pub async fn approve(
         None,
     )
     .await?;
-    tracing::info!(comment = %comment.id, "comment approved");
+    tracing::info!(comment = %comment.id, by = %moderator.id, "comment approved");
     Ok(comment)
 }
 
@@ -66,7 +66,7 @@ pub async fn hide(
         reason.as_deref(),
     )
     .await?;
-    tracing::info!(comment = %comment.id, "comment hidden");
+    tracing::info!(comment = %comment.id, by = %moderator.id, "comment hidden");
     Ok(comment)
 }
 
@@ -99,7 +99,7 @@ pub async fn delete(
     txn.commit().await?;
     news.publish();
     store.purge_erased_pages();
-    tracing::info!(comment = %comment.id, "comment deleted");
+    tracing::info!(comment = %comment.id, by = %moderator.id, "comment deleted");
     Ok(comment.id)
 }
 
@@ -287,7 +287,9 @@ pub async fn moderate_many(
     if action == BulkAction::Delete && !done.is_empty() {
         store.purge_erased_pages();
     }
-    tracing::info!(done = done.len(), action = ?action, "bulk moderation");
+    for (id, _, _) in &done {
+        tracing::info!(comment = %id, by = %moderator.id, action = ?action, "comment moderated in bulk");
+    }
     Ok(ids
         .iter()
         .map(|raw| {

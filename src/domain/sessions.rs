@@ -36,11 +36,26 @@ pub async fn login(
     password: &str,
 ) -> AppResult<Login> {
     let failed = || AppError::Unauthenticated("invalid email or password");
-    let attempt = login_throttle::admit(store, fingerprints, email, client).await?;
-
+    let admitted = login_throttle::admit(store, fingerprints, email, client).await;
     let account = match Email::parse_field(email, Field::Email) {
         Ok(email) => moderators::find_by_email(store.db(), email.as_str()).await?,
         Err(_) => None,
+    };
+    let attempt = match admitted {
+        Ok(attempt) => attempt,
+        Err(refused) => {
+            // A security event, without the email: by account when there
+            // is one.
+            match &account {
+                Some(account) => {
+                    tracing::info!(moderator = %account.id, "login refused: too many failed attempts")
+                }
+                None => {
+                    tracing::info!("login refused: too many failed attempts on an unknown account")
+                }
+            }
+            return Err(refused);
+        }
     };
     let within_limit = password.chars().count() <= Password::MAX_CHARS;
     let stored = account
@@ -48,7 +63,13 @@ pub async fn login(
         .filter(|_| within_limit)
         .map(|m| m.password_hash.clone());
     let verified = password::verify(password.to_owned(), stored).await?;
-    let Some(moderator) = account.filter(|_| verified) else {
+    let Some(moderator) = account.as_ref().filter(|_| verified).cloned() else {
+        match &account {
+            Some(account) => {
+                tracing::info!(moderator = %account.id, "login failed: wrong password")
+            }
+            None => tracing::info!("login failed: no such account"),
+        }
         return Err(failed());
     };
     attempt.succeeded(store).await?;
@@ -93,7 +114,7 @@ pub async fn logout(store: &Store, viewer: &Viewer) -> AppResult<()> {
     tokens::revoke(&txn, moderator.token_id, moderator.token_expires_at).await?;
     tokens::prune(&txn, now_micros() / 1_000_000).await?;
     txn.commit().await?;
-    tracing::info!(moderator = %moderator.id, "moderator logged out");
+    tracing::info!(moderator = %moderator.id, "moderator logged out; the token is revoked");
     Ok(())
 }
 
@@ -131,7 +152,7 @@ pub async fn change_password(
     let token = keys
         .issue(updated.id, updated.token_version)
         .map_err(AppError::Internal)?;
-    tracing::info!(moderator = %updated.id, "moderator changed password");
+    tracing::info!(moderator = %updated.id, "moderator changed password; earlier tokens are revoked");
     Ok(Login {
         token,
         moderator: updated,

@@ -116,10 +116,17 @@ pub fn default_max_connections(descriptors: Option<u64>) -> usize {
     let Some(descriptors) = descriptors else {
         return DEFAULT_MAX_CONNECTIONS as usize;
     };
+    fitting_connections(descriptors).min(DEFAULT_MAX_CONNECTIONS as usize)
+}
+
+/// The most connections `descriptors` open files leave room for, once
+/// those kept back for the database and files are set aside: a configured
+/// maximum above it is lowered to it.
+pub fn fitting_connections(descriptors: u64) -> usize {
     let usable = descriptors
         .saturating_sub(RESERVED_DESCRIPTORS)
         .max(descriptors / 2);
-    usize::try_from(usable.min(DEFAULT_MAX_CONNECTIONS)).unwrap_or(usize::MAX)
+    usize::try_from(usable).unwrap_or(usize::MAX)
 }
 
 /// Open things counted in total and per client address, under caps.

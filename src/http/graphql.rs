@@ -16,6 +16,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::assets;
 use super::client_addr::client_ip;
+use super::metrics::{Metrics, Outcome};
 use super::read_cache::{CachedAnswer, ReadCache, etag_of};
 use crate::auth::Credentials;
 use crate::error::codes;
@@ -273,7 +274,8 @@ async fn execute(
     // Anonymous queries may be answered from the cache, at no cost at all.
     let cache = CacheSlot::for_request(state, credentials, &request);
     if let Some(hit) = cache.hit() {
-        return to.success(hit);
+        let operation = hit.operation.clone();
+        return noted(to.success(hit), operation, OK);
     }
     // A cached answer is always a query's; anything else is checked here,
     // on the document parsed once for every check.
@@ -284,16 +286,18 @@ async fn execute(
         OperationType::Query,
     );
     if let Err(refused) = check(state, method, only_queries, document.as_ref(), &request) {
-        return refused;
+        return noted(refused, INVALID, codes::BAD_USER_INPUT);
     }
+    let operation = operation_label(document.as_ref(), request.operation_name.as_deref());
     let viewer = match credentials.viewer(&state.store, &state.keys).await {
         Ok(viewer) => viewer,
         Err(err) => {
-            return refusal(
+            let refused = refusal(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 answer.content_type(),
                 errors::json_of(err),
             );
+            return noted(refused, operation, codes::INTERNAL_SERVER_ERROR);
         }
     };
     let schema = state.schemas.for_viewer(&viewer);
@@ -314,10 +318,10 @@ async fn execute(
         document,
     );
     match run_within_budget(state, schema, request).await {
-        Some(serialised) => to.executed(serialised, expiry.at(), cache),
+        Some(serialised) => to.executed(serialised, operation, expiry.at(), cache),
         None => {
             tracing::warn!(timeout = ?state.request_timeout, "a GraphQL request ran out of time");
-            refusal(
+            let refused = refusal(
                 StatusCode::SERVICE_UNAVAILABLE,
                 answer.content_type(),
                 errors::json(
@@ -325,7 +329,8 @@ async fn execute(
                     "the request took too long and was stopped",
                     None,
                 ),
-            )
+            );
+            noted(refused, operation, codes::INTERNAL_SERVER_ERROR)
         }
     }
 }
@@ -404,6 +409,46 @@ async fn run_within_budget(
         .filter(|_| tokio::time::Instant::now() <= deadline)
 }
 
+/// The outcome of a request that succeeded, for metrics.
+const OK: &str = "OK";
+/// The operation of a request whose document did not validate, for metrics.
+const INVALID: &str = "invalid";
+
+/// The operation a request runs, for metrics: the first root field of the
+/// operation it names (or its only one); `invalid` when there is none.
+fn operation_label(document: Option<&ExecutableDocument>, name: Option<&str>) -> String {
+    let operation = document.and_then(|document| match (&document.operations, name) {
+        (DocumentOperations::Single(operation), _) => Some(operation),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(_), None) => None,
+    });
+    operation
+        .and_then(|operation| {
+            operation
+                .node
+                .selection_set
+                .node
+                .items
+                .iter()
+                .find_map(|item| match &item.node {
+                    async_graphql::parser::types::Selection::Field(field) => {
+                        Some(field.node.name.node.to_string())
+                    }
+                    _ => None,
+                })
+        })
+        .unwrap_or_else(|| INVALID.to_owned())
+}
+
+/// `response`, with what it was and how it ended noted for metrics.
+fn noted(mut response: Response, operation: impl Into<String>, code: &str) -> Response {
+    response.extensions_mut().insert(Outcome {
+        operation: operation.into(),
+        code: code.to_owned(),
+    });
+    response
+}
+
 /// Where an anonymous query's answer is cached, if it may be.
 struct CacheSlot<'a> {
     entry: Option<SlotEntry<'a>>,
@@ -412,6 +457,7 @@ struct CacheSlot<'a> {
 struct SlotEntry<'a> {
     cache: &'a ReadCache,
     events: &'a CommentEvents,
+    metrics: &'a Metrics,
     /// The change feed's generations before the answer was computed.
     stamp: Stamp,
     key: String,
@@ -431,6 +477,7 @@ impl<'a> CacheSlot<'a> {
             (Some(cache), true) => state.events.stamp().map(|stamp| SlotEntry {
                 cache: cache.as_ref(),
                 events: &state.events,
+                metrics: &state.metrics,
                 stamp,
                 key: ReadCache::key(request),
                 scope: None,
@@ -442,9 +489,11 @@ impl<'a> CacheSlot<'a> {
 
     fn hit(&self) -> Option<CachedAnswer> {
         let entry = self.entry.as_ref()?;
-        entry
+        let hit = entry
             .cache
-            .get(&entry.key, |freshness| entry.events.holds(freshness))
+            .get(&entry.key, |freshness| entry.events.holds(freshness));
+        entry.metrics.read_cache_lookup(hit.is_some());
+        hit
     }
 
     fn is_some(&self) -> bool {
@@ -481,7 +530,12 @@ enum Serialised {
     Data(Bytes),
     /// An answer with errors; `request_failed` when the request as a whole
     /// failed (it did not parse or validate) and the answer has no `data`.
-    Errors { body: Bytes, request_failed: bool },
+    /// `code` is the first error's `extensions.code`.
+    Errors {
+        body: Bytes,
+        request_failed: bool,
+        code: String,
+    },
 }
 
 impl From<async_graphql::Response> for Serialised {
@@ -495,6 +549,15 @@ impl From<async_graphql::Response> for Serialised {
         let request_failed = response.data == async_graphql::Value::Null
             && response.errors.iter().all(|e| e.path.is_empty());
         errors::label_response(&mut response);
+        let code = response
+            .errors
+            .first()
+            .and_then(|error| error.extensions.as_ref()?.get("code"))
+            .and_then(|code| match code {
+                async_graphql::Value::String(code) => Some(code.clone()),
+                _ => None,
+            })
+            .unwrap_or_else(|| codes::INTERNAL_SERVER_ERROR.to_owned());
         let body = if request_failed {
             serde_json::to_vec(&serde_json::json!({ "errors": response.errors }))
         } else {
@@ -503,6 +566,7 @@ impl From<async_graphql::Response> for Serialised {
         Self::Errors {
             body: Bytes::from(body.unwrap_or_default()),
             request_failed,
+            code,
         }
     }
 }
@@ -525,6 +589,7 @@ impl Reply<'_> {
     fn executed(
         &self,
         serialised: Serialised,
+        operation: String,
         expires_at: Option<i64>,
         cache: CacheSlot<'_>,
     ) -> Response {
@@ -539,14 +604,24 @@ impl Reply<'_> {
                     etag,
                     body,
                     expires_at,
+                    operation: operation.clone(),
                 };
                 cache.put(fresh.clone());
-                self.success(fresh)
+                noted(self.success(fresh), operation, OK)
             }
             Serialised::Errors {
                 body,
                 request_failed,
-            } => self.failure(body, request_failed),
+                code,
+            } => {
+                // Root fields that did not validate are the client's words.
+                let operation = if request_failed {
+                    INVALID.to_owned()
+                } else {
+                    operation
+                };
+                noted(self.failure(body, request_failed), operation, &code)
+            }
         }
     }
 

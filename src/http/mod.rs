@@ -20,9 +20,11 @@ pub mod connections;
 pub mod cors;
 mod graphql;
 mod health;
+pub mod metrics;
 mod pages;
 mod playground;
 mod read_cache;
+mod request_id;
 mod subscriptions;
 
 pub use subscriptions::SocketLimits;
@@ -77,6 +79,8 @@ pub struct AppState {
     pub demo: bool,
     /// Whether the playground is served.
     pub playground: bool,
+    /// This server's metrics (served only with `--metrics-listen`).
+    pub metrics: Arc<metrics::Metrics>,
 }
 
 /// Smallest answer worth compressing, in bytes.
@@ -86,7 +90,15 @@ const COMPRESS_FROM_BYTES: u16 = 256;
 pub fn router(state: AppState) -> Router {
     let max_body_bytes = state.max_body_bytes;
     Router::new()
-        .route("/graphql", get(graphql::get_graphql).post(graphql::post_graphql))
+        .route(
+            "/graphql",
+            get(graphql::get_graphql)
+                .post(graphql::post_graphql)
+                .route_layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    metrics::count_requests,
+                )),
+        )
         .route(
             "/graphql/ws",
             get(subscriptions::graphql_ws).route_layer(axum::middleware::from_fn_with_state(
@@ -133,5 +145,7 @@ pub fn router(state: AppState) -> Router {
                 ),
             )
         }))
+        // Outermost: every answer carries its id, a panic's too.
+        .layer(axum::middleware::from_fn(request_id::request_id))
         .with_state(state)
 }

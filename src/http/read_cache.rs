@@ -28,6 +28,8 @@ pub struct CachedAnswer {
     /// When the answer stops holding by the clock alone (microseconds
     /// since the Unix epoch), if it does: it is not served from then on.
     pub expires_at: Option<i64>,
+    /// The operation it answers, for metrics.
+    pub operation: String,
 }
 
 impl CachedAnswer {
@@ -111,6 +113,7 @@ mod tests {
             body: Bytes::from(text.to_owned()),
             etag: etag_of(text.as_bytes()),
             expires_at: None,
+            operation: "article".to_owned(),
         }
     }
 

@@ -35,9 +35,11 @@ use super::AppState;
 use super::client_addr::client_ip;
 use super::connections::Slot;
 use super::graphql::runs_only;
+use super::metrics::Held;
 use crate::auth::{Credentials, Viewer};
 use crate::graphql::limits::{count_aliases, out_of_range_integer};
 use crate::graphql::{ExecutionTurns, ParleySchema, SocketToken, errors};
+use prometheus_client::metrics::gauge::Gauge;
 
 /// Bytes read from the socket at a time. GraphQL messages are small; the
 /// default of 128 KiB would be most of an idle subscriber's memory.
@@ -96,7 +98,9 @@ pub async fn graphql_ws(
         max_aliases: state.max_aliases,
         max_subscriptions: state.socket_limits.max_subscriptions,
         running: Arc::default(),
+        open: state.metrics.subscriptions(),
     };
+    let open = state.metrics.websocket_open();
     let limits = state.socket_limits.clone();
     let turns = ExecutionTurns(state.executions.clone());
     let identity = Identity {
@@ -111,7 +115,17 @@ pub async fn graphql_ws(
         .write_buffer_size(0)
         .max_write_buffer_size(MAX_WRITE_BUFFER_BYTES.max(state.max_body_bytes))
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| serve(socket, executor, protocol, turns, limits, identity, slot))
+        .on_upgrade(move |socket| {
+            serve(
+                socket,
+                executor,
+                protocol,
+                turns,
+                limits,
+                identity,
+                (slot, open),
+            )
+        })
         .into_response()
 }
 
@@ -124,7 +138,7 @@ async fn serve(
     turns: ExecutionTurns,
     limits: SocketLimits,
     identity: Identity,
-    _slot: Slot,
+    _held: (Slot, Held),
 ) {
     let began = Instant::now();
     let elapsed_ms = move || u64::try_from(began.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -254,6 +268,8 @@ struct SubscriptionsOnly {
     max_subscriptions: usize,
     /// Subscriptions running on this connection.
     running: Arc<AtomicUsize>,
+    /// Subscriptions running on every connection, for metrics.
+    open: Gauge,
 }
 
 /// An answer of one error, labelled like async-graphql's own.
@@ -300,7 +316,8 @@ impl Executor for SubscriptionsOnly {
             return futures_util::stream::once(async move { Response::from_errors(vec![error]) })
                 .boxed();
         }
-        let Some(running) = Running::start(&self.running, self.max_subscriptions) else {
+        let Some(running) = Running::start(&self.running, self.max_subscriptions, &self.open)
+        else {
             return refused(format!(
                 "this connection already runs {} subscriptions, the most allowed; \
                  complete one first",
@@ -327,23 +344,30 @@ impl Executor for SubscriptionsOnly {
 const ONLY_SUBSCRIPTIONS: &str =
     "only subscriptions run over WebSocket; send queries and mutations to POST /graphql";
 
-/// One running subscription of a connection, counted until dropped.
-struct Running(Arc<AtomicUsize>);
+/// One running subscription of a connection, counted (there and in the
+/// metrics) until dropped.
+struct Running {
+    count: Arc<AtomicUsize>,
+    _open: Held,
+}
 
 impl Running {
-    fn start(running: &Arc<AtomicUsize>, max: usize) -> Option<Self> {
+    fn start(running: &Arc<AtomicUsize>, max: usize, open: &Gauge) -> Option<Self> {
         running
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
                 (n < max).then_some(n + 1)
             })
             .ok()
-            .map(|_| Self(running.clone()))
+            .map(|_| Self {
+                count: running.clone(),
+                _open: Held::new(open),
+            })
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        self.count.fetch_sub(1, Ordering::AcqRel);
     }
 }
 

@@ -9,6 +9,7 @@ pub mod articles;
 pub mod audit;
 pub mod bans;
 pub mod comments;
+pub mod database_url;
 pub mod entities;
 pub mod login_failures;
 pub mod moderators;
@@ -23,6 +24,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context;
+pub use database_url::DatabaseUrl;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
@@ -44,6 +46,9 @@ const CONNECT_ATTEMPTS: u32 = 8;
 /// How often a post-erasure checkpoint is tried before giving up.
 const CHECKPOINT_ATTEMPTS: u32 = 10;
 
+/// How long connecting to the database may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// How long a SQLite writer waits for the lock before giving up.
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -57,14 +62,18 @@ impl Store {
     /// Connects to `url` (`sqlite:…` or `postgres://…`), creating a SQLite
     /// file if there is none, and tunes SQLite for a server: WAL,
     /// `synchronous=NORMAL`, a busy timeout, foreign keys on, several connections.
+    /// A URL Parley cannot use, a missing folder or an unreachable server
+    /// is refused at once with the reason and the place.
     pub async fn connect(url: &str) -> anyhow::Result<Self> {
+        let target = DatabaseUrl::parse(url)?;
+        target.check_reachable(CONNECT_TIMEOUT).await?;
         let mut options = ConnectOptions::new(url.to_owned());
         options
             .sqlx_logging(false)
-            .acquire_timeout(Duration::from_secs(5))
-            .connect_timeout(Duration::from_secs(5))
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_timeout(CONNECT_TIMEOUT)
             .min_connections(1);
-        if url.starts_with("sqlite:") {
+        if target.is_sqlite() {
             options
                 .max_connections(SQLITE_POOL_SIZE)
                 .map_sqlx_sqlite_opts(|opts| {
@@ -84,7 +93,7 @@ impl Store {
         }
         let db = connect_retrying_while_locked(options)
             .await
-            .context("could not connect to the database")?;
+            .with_context(|| format!("could not open {}", target.describe()))?;
         Ok(Self { db })
     }
 
@@ -188,6 +197,29 @@ impl Store {
         Ok(())
     }
 
+    /// How the connection pool is used now.
+    pub fn pool_use(&self) -> PoolUse {
+        let (size, idle, max) = match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.db.get_postgres_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+            _ => {
+                let pool = self.db.get_sqlite_connection_pool();
+                (
+                    pool.size(),
+                    pool.num_idle(),
+                    pool.options().get_max_connections(),
+                )
+            }
+        };
+        PoolUse { size, idle, max }
+    }
+
     /// Whether the database answers a trivial query.
     pub async fn ping(&self) -> bool {
         self.db.execute_unprepared("SELECT 1").await.is_ok()
@@ -199,6 +231,14 @@ impl Store {
             tracing::warn!(error = %err, "closing the database failed");
         }
     }
+}
+
+/// Connections of the pool: open, idle among them, and the most it opens.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolUse {
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
 }
 
 /// Announces `payload`, inside a write transaction, to the other instances

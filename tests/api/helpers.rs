@@ -209,6 +209,8 @@ where
 /// A running Parley and an HTTP client for it.
 pub struct TestApp {
     pub base: String,
+    /// The metrics listener's base URL, when it was asked for.
+    pub metrics: Option<String>,
     pub db: TestDb,
     client: reqwest::Client,
     submitted_emails: Mutex<Vec<String>>,
@@ -251,6 +253,9 @@ pub async fn start(db: TestDb, settings: Settings) -> TestApp {
     let log_start = LOGS.lock().unwrap().len();
     let app = App::build(settings).await.expect("Parley starts");
     let base = format!("http://{}", app.address());
+    let metrics = app
+        .metrics_address()
+        .map(|address| format!("http://{address}"));
     let executing = app.executing();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     // Runs until `stop` is called, not when the sender is dropped.
@@ -261,6 +266,7 @@ pub async fn start(db: TestDb, settings: Settings) -> TestApp {
     }));
     TestApp {
         base,
+        metrics,
         db,
         client: reqwest::Client::new(),
         submitted_emails: Mutex::new(Vec::new()),

@@ -26,9 +26,9 @@ on_both_databases!(
 const ROUNDS: usize = 10;
 const POSTERS: usize = 4;
 
-struct Server {
+pub(crate) struct Server {
     child: Child,
-    base: String,
+    pub(crate) base: String,
     /// Its standard error so far, read as it is written.
     log: Arc<Mutex<String>>,
     reader: std::thread::JoinHandle<()>,
@@ -40,7 +40,7 @@ impl Server {
     }
 
     /// Starts the binary with extra environment variables.
-    async fn start_with_env(database_url: &str, env: &[(&str, &str)]) -> Server {
+    pub(crate) async fn start_with_env(database_url: &str, env: &[(&str, &str)]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
@@ -97,7 +97,7 @@ impl Server {
         gql_at(&self.base, token, query, variables).await
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().unwrap().clone()
     }
 
@@ -130,7 +130,7 @@ impl Server {
         in_flight
     }
 
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
         self.reader.join().unwrap();
