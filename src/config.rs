@@ -96,6 +96,17 @@ pub enum Command {
     /// exit status 0 when it answers 200, 1 otherwise. A server listening on
     /// every address (`0.0.0.0`, `::`) is asked on loopback.
     Healthcheck(HealthcheckArgs),
+    /// Bring comments in from a WordPress, Disqus or Parley export.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Write everything to standard output as JSON Lines (personal data).
+    ///
+    /// Every article, comment (with its author's email), moderator account
+    /// (without its password) and moderation log entry, one per line;
+    /// `parley import parley FILE` reads it back.
+    Export,
+    /// Copy the SQLite database, while the server runs, to a new file.
+    Backup(BackupArgs),
 }
 
 impl Cli {
@@ -165,6 +176,11 @@ impl Command {
             Self::Serve => "serve",
             Self::Moderator(ModeratorCommand::Add(_)) => "moderator add",
             Self::Healthcheck(_) => "healthcheck",
+            Self::Import(ImportCommand::Wordpress(_)) => "import wordpress",
+            Self::Import(ImportCommand::Disqus(_)) => "import disqus",
+            Self::Import(ImportCommand::Parley(_)) => "import parley",
+            Self::Export => "export",
+            Self::Backup(_) => "backup",
         }
     }
 
@@ -213,6 +229,37 @@ fn hide_global_options(command: clap::Command, global: &[String]) -> clap::Comma
             }
         })
         .mut_subcommands(|sub| hide_global_options(sub, global))
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// A WordPress export (WXR 1.0-1.2, from Tools > Export).
+    Wordpress(WordpressImportArgs),
+    /// A Disqus export (XML, from Moderation > Export).
+    Disqus(ImportArgs),
+    /// A file written by `parley export`.
+    Parley(ImportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The export to read.
+    pub file: std::path::PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct WordpressImportArgs {
+    /// The export to read.
+    pub file: std::path::PathBuf,
+    /// Import pingbacks and trackbacks too (left out by default).
+    #[arg(long)]
+    pub include_pingbacks: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Where to write the copy; it must not exist yet.
+    pub file: std::path::PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,10 @@
-//! The command-line commands: `serve` (the default), `moderator add` and
-//! `healthcheck`.
+//! The command-line commands: `serve` (the default), `moderator add`,
+//! `healthcheck`, `import`, `export` and `backup`.
 
+mod backup;
+mod export;
 mod healthcheck;
+mod import;
 mod moderator_add;
 
 use crate::App;
@@ -17,6 +20,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Moderator(ModeratorCommand::Add(args))) => {
             moderator_add::run(&cli.database.url()?, args).await
         }
+        Some(Command::Import(command)) => import::run(&cli.database.url()?, command).await,
+        Some(Command::Export) => export::run(&cli.database.url()?).await,
+        Some(Command::Backup(args)) => backup::run(&cli.database.url()?, args).await,
         Some(Command::Healthcheck(args)) => healthcheck::run(cli.serve.listen, &args).await,
     }
 }

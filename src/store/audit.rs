@@ -106,3 +106,16 @@ pub async fn count_for_comment(
         .count(db)
         .await
 }
+
+/// Stores an audit row brought in from elsewhere, as it was, unless one
+/// with its id exists; says whether it did.
+pub async fn insert_if_absent(
+    db: &impl ConnectionTrait,
+    model: moderation_action::Model,
+) -> Result<bool, DbErr> {
+    let inserted = ModerationAction::insert(moderation_action::ActiveModel::from(model))
+        .on_conflict_do_nothing_on([moderation_action::Column::Id])
+        .exec(db)
+        .await?;
+    Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(_)))
+}

@@ -369,7 +369,8 @@ async fn adjust_counts(
     Ok(())
 }
 
-async fn add_to_comment_count(
+/// Adds `delta` approved comments to an article's count.
+pub async fn add_to_comment_count(
     db: &impl ConnectionTrait,
     article_id: Uuid,
     delta: i64,
@@ -385,7 +386,8 @@ async fn add_to_comment_count(
     Ok(())
 }
 
-async fn add_to_reply_count(
+/// Adds `delta` approved replies to a comment's count.
+pub async fn add_to_reply_count(
     db: &impl ConnectionTrait,
     parent: Uuid,
     delta: i64,
@@ -493,4 +495,33 @@ pub async fn apply_edit(
     row.moderation_reasons = Set(edit.moderation_reasons);
     let edited = row.update(db).await?;
     set_status(db, edited, status, now).await
+}
+
+/// Stores a comment brought in from elsewhere unless one with its id
+/// exists; says whether it did. The counts are left to the caller, which
+/// adds up a whole batch's ([`add_to_comment_count`],
+/// [`add_to_reply_count`]).
+pub async fn insert_if_absent(
+    db: &impl ConnectionTrait,
+    model: comment::Model,
+) -> Result<bool, DbErr> {
+    let inserted = Comment::insert(comment::ActiveModel {
+        approved_reply_count: Set(0),
+        ..comment::ActiveModel::from(model)
+    })
+    .on_conflict_do_nothing_on([Column::Id])
+    .exec(db)
+    .await?;
+    Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(_)))
+}
+
+/// Whether a comment with this id exists.
+pub async fn exists(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> {
+    let found = Comment::find_by_id(id)
+        .select_only()
+        .column(Column::Id)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
 }

@@ -166,6 +166,37 @@ impl Store {
         });
     }
 
+    /// Starts a read-only transaction that sees one moment of the database
+    /// throughout, however long it runs and whatever is written meanwhile:
+    /// what an export reads (`REPEATABLE READ` on PostgreSQL; on SQLite in
+    /// WAL mode, any read transaction).
+    pub async fn begin_snapshot(&self) -> Result<DatabaseTransaction, DbErr> {
+        match self.backend() {
+            DbBackend::Postgres => {
+                self.db
+                    .begin_with_config(
+                        Some(sea_orm::IsolationLevel::RepeatableRead),
+                        Some(sea_orm::AccessMode::ReadOnly),
+                    )
+                    .await
+            }
+            _ => self.db.begin().await,
+        }
+    }
+
+    /// Writes a consistent copy of a SQLite database to a new file at
+    /// `path` (`VACUUM INTO`), while others go on reading and writing.
+    pub async fn vacuum_into(&self, path: &str) -> Result<(), DbErr> {
+        self.db
+            .execute_raw(Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "VACUUM INTO ?",
+                [path.into()],
+            ))
+            .await?;
+        Ok(())
+    }
+
     /// How the connection pool is used now.
     pub fn pool_use(&self) -> PoolUse {
         let (size, idle, max) = match self.backend() {

@@ -125,3 +125,28 @@ pub async fn find_any_by_ids(
         .all(db)
         .await
 }
+
+/// Any account with this login email (compared lower-cased), removed ones
+/// included.
+pub async fn find_any_by_email(
+    db: &impl ConnectionTrait,
+    email: &str,
+) -> Result<Option<moderator::Model>, DbErr> {
+    Moderator::find()
+        .filter(Column::Email.eq(email.to_lowercase()))
+        .one(db)
+        .await
+}
+
+/// Stores an account brought in from elsewhere unless one with its id
+/// exists; says whether it did.
+pub async fn insert_if_absent(
+    db: &impl ConnectionTrait,
+    model: moderator::Model,
+) -> Result<bool, DbErr> {
+    let inserted = Moderator::insert(moderator::ActiveModel::from(model))
+        .on_conflict_do_nothing_on([Column::Id])
+        .exec(db)
+        .await?;
+    Ok(matches!(inserted, sea_orm::TryInsertResult::Inserted(_)))
+}

@@ -118,6 +118,30 @@ where
     Ok(Page::from_overfetch(rows, page))
 }
 
+/// Up to `limit` rows after `after`, oldest first on `(created_at, id)`:
+/// how an export walks a whole table in bounded memory.
+pub async fn oldest_first<E>(
+    db: &impl ConnectionTrait,
+    (created_at_column, id_column): (E::Column, E::Column),
+    after: Option<Cursor>,
+    limit: u64,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+{
+    let mut query = E::find();
+    if let Some(Cursor { created_at, id }) = after {
+        let position = Expr::tuple([Expr::col(created_at_column), Expr::col(id_column)]);
+        query = query.filter(position.gt(Expr::tuple([Expr::value(created_at), Expr::value(id)])));
+    }
+    query
+        .order_by_asc(created_at_column)
+        .order_by_asc(id_column)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,7 @@ mod email_history;
 mod embedding;
 mod fan_out;
 mod flood;
+mod import;
 mod moderation;
 mod moderation_rules;
 mod moderation_tools;

@@ -1,0 +1,27 @@
+//! `parley export`: everything, as JSON Lines, to standard output.
+
+use std::io::Write;
+
+use crate::domain::import::parley;
+use crate::store::Store;
+
+pub async fn run(database_url: &str) -> anyhow::Result<()> {
+    super::import::require_existing(database_url)?;
+    eprintln!(
+        "warning: this export holds personal data (readers' email addresses, moderators' \
+         accounts); store it safely and delete it when it is no longer needed"
+    );
+    let store = Store::connect(database_url).await?;
+    store.migrate().await?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(256 * 1024, stdout.lock());
+    let exported = parley::export(&store, &mut out).await;
+    store.close().await;
+    let exported = exported?;
+    out.flush()?;
+    eprintln!(
+        "Exported {} articles, {} comments, {} moderator accounts and {} audit log entries.",
+        exported.articles, exported.comments, exported.moderators, exported.audit_entries
+    );
+    Ok(())
+}
