@@ -26,7 +26,8 @@ const ARTICLE_ROOTS: [&str; 5] = [
 ];
 
 /// The operation a request runs: the one named `name` in `document`, or
-/// its only one; `None` when there is no such operation.
+/// its only one, named or not; `None` when there is no such operation.
+/// (The parser keeps a lone named operation among "multiple" ones.)
 pub fn selected_operation<'a>(
     document: Option<&'a ExecutableDocument>,
     name: Option<&str>,
@@ -34,6 +35,9 @@ pub fn selected_operation<'a>(
     document.and_then(|document| match (&document.operations, name) {
         (DocumentOperations::Single(operation), _) => Some(operation),
         (DocumentOperations::Multiple(operations), Some(name)) => operations.get(name),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => {
+            operations.values().next()
+        }
         (DocumentOperations::Multiple(_), None) => None,
     })
 }

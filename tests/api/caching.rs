@@ -20,6 +20,7 @@ on_both_databases!(
     get_reads_carry_an_etag_and_a_short_public_lifetime,
     post_reads_are_not_for_http_caches,
     a_change_to_one_thread_leaves_the_others_cached,
+    a_named_read_outlives_changes_to_other_threads,
     a_change_to_the_site_retires_every_cached_read,
     an_article_read_as_absent_appears_once_created,
 );
@@ -367,6 +368,47 @@ async fn a_change_to_one_thread_leaves_the_others_cached(backend: Backend) {
     let (busy, statements) = statements_of(&counter, thread_of(&app, "busy")).await;
     assert_eq!(busy["commentCount"], 2, "{busy}");
     assert!(statements > 0, "the changed thread was served stale");
+}
+
+/// A front end's read is a named operation (`query Thread(...)`), sent
+/// without `operationName`: it is scoped to its article like any other.
+async fn a_named_read_outlives_changes_to_other_threads(backend: Backend) {
+    const NAMED: &str = "query Thread($slug: String!) { article(slug: $slug) { title commentCount \
+        comments { nodes { id body } } } }";
+    let (app, counter) = counted_app(backend, |_| {}).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "calm").await;
+    app.create_article(&token, "busy").await;
+    let named = || app.gql(NAMED, json!({ "slug": "calm" }));
+    wait_until(
+        Duration::from_secs(10),
+        "the named read was not served from the cache",
+        || async { statements_of(&counter, named()).await.1 == 0 },
+    )
+    .await;
+    let before = named().await;
+
+    // Held, then approved, or approved and hidden, by a moderator: changes
+    // readers of "busy" see.
+    for action in [
+        "mutation($id: ID!) { approveComment(id: $id) { id } }",
+        "mutation($id: ID!) { hideComment(id: $id) { id } }",
+    ] {
+        let held = app
+            .post("busy", "Bob", &format!("held for {action}"), None)
+            .await;
+        if action.contains("hide") {
+            app.approve(&token, &held).await;
+        }
+        let done = app.gql_as(&token, action, json!({ "id": held })).await;
+        assert_no_errors(&done);
+        let (again, statements) = statements_of(&counter, named()).await;
+        assert_eq!(again, before);
+        assert_eq!(
+            statements, 0,
+            "{action} on another thread retired this named read"
+        );
+    }
 }
 
 async fn a_change_to_the_site_retires_every_cached_read(backend: Backend) {
