@@ -7,9 +7,9 @@
 //! with errors, and mutations are never cached. An answer that stops holding
 //! by the clock alone (an article closing) is kept until then only.
 //! Bounded in entries and
-//! bytes; when full it starts over.
+//! bytes; when full, the answers read least recently make room.
 
-use std::collections::HashMap;
+use std::num::NonZeroUsize;
 use std::sync::Mutex;
 
 use axum::body::Bytes;
@@ -17,8 +17,10 @@ use sha2::{Digest, Sha256};
 
 use crate::events::Freshness;
 
-const MAX_ENTRIES: usize = 1024;
-const MAX_BYTES: usize = 8 * 1024 * 1024;
+/// Room for the first page of a few thousand threads: 32 MiB holds 2,000
+/// answers of 16 KiB (20 comments with their HTML).
+const MAX_ENTRIES: usize = 8192;
+const MAX_BYTES: usize = 32 * 1024 * 1024;
 
 /// A cached answer.
 #[derive(Clone)]
@@ -44,15 +46,31 @@ struct Entry {
     answer: CachedAnswer,
 }
 
-#[derive(Default)]
 struct Entries {
-    map: HashMap<String, Entry>,
+    map: lru::LruCache<String, Entry>,
+    /// The keys' and answers' bytes.
     bytes: usize,
 }
 
-#[derive(Default)]
 pub struct ReadCache {
     entries: Mutex<Entries>,
+}
+
+impl Default for ReadCache {
+    fn default() -> Self {
+        let capacity = NonZeroUsize::new(MAX_ENTRIES).expect("a positive capacity");
+        Self {
+            entries: Mutex::new(Entries {
+                map: lru::LruCache::new(capacity),
+                bytes: 0,
+            }),
+        }
+    }
+}
+
+/// What an entry holds in memory, as far as the budget counts it.
+fn size_of(key: &str, answer: &CachedAnswer) -> usize {
+    key.len() + answer.body.len()
 }
 
 impl ReadCache {
@@ -68,7 +86,7 @@ impl ReadCache {
 
     /// The answer cached under `key`, if any and `holds` it still.
     pub fn get(&self, key: &str, holds: impl FnOnce(&Freshness) -> bool) -> Option<CachedAnswer> {
-        let entries = self.entries.lock().ok()?;
+        let mut entries = self.entries.lock().ok()?;
         entries
             .map
             .get(key)
@@ -77,22 +95,29 @@ impl ReadCache {
             .map(|entry| entry.answer.clone())
     }
 
-    /// Keeps `answer` under `key`, for as long as `freshness` holds.
+    /// Keeps `answer` under `key`, for as long as `freshness` holds; the
+    /// answers read least recently leave to make room.
     pub fn put(&self, key: String, freshness: Freshness, answer: CachedAnswer) {
         let Ok(mut entries) = self.entries.lock() else {
             return;
         };
-        let size = key.len() + answer.body.len();
+        let size = size_of(&key, &answer);
         if size > MAX_BYTES / 4 {
             return;
         }
-        if entries.map.len() >= MAX_ENTRIES || entries.bytes + size > MAX_BYTES {
-            entries.map.clear();
-            entries.bytes = 0;
+        if let Some(old) = entries.map.pop(&key) {
+            entries.bytes = entries.bytes.saturating_sub(size_of(&key, &old.answer));
+        }
+        while entries.bytes + size > MAX_BYTES {
+            let Some((old_key, old)) = entries.map.pop_lru() else {
+                break;
+            };
+            entries.bytes = entries.bytes.saturating_sub(size_of(&old_key, &old.answer));
         }
         entries.bytes += size;
-        if let Some(old) = entries.map.insert(key, Entry { freshness, answer }) {
-            entries.bytes = entries.bytes.saturating_sub(old.answer.body.len());
+        if let Some((old_key, old)) = entries.map.push(key, Entry { freshness, answer }) {
+            // At capacity in entries: the least recent one left.
+            entries.bytes = entries.bytes.saturating_sub(size_of(&old_key, &old.answer));
         }
     }
 }
@@ -145,12 +170,54 @@ mod tests {
     }
 
     #[test]
-    fn it_stays_bounded() {
+    fn it_stays_bounded_in_entries_and_bytes() {
         let cache = ReadCache::default();
         for i in 0..(MAX_ENTRIES * 2) {
             cache.put(format!("q{i}"), Freshness::Everything(1), answer("{}"));
         }
         assert!(cache.entries.lock().unwrap().map.len() <= MAX_ENTRIES);
+        let large = "x".repeat(MAX_BYTES / 8);
+        for i in 0..20 {
+            cache.put(
+                format!("large{i}"),
+                Freshness::Everything(1),
+                answer(&large),
+            );
+        }
+        let entries = cache.entries.lock().unwrap();
+        assert!(entries.bytes <= MAX_BYTES, "{} bytes", entries.bytes);
+        let counted: usize = entries
+            .map
+            .iter()
+            .map(|(key, entry)| size_of(key, &entry.answer))
+            .sum();
+        assert_eq!(entries.bytes, counted, "the budget counts what is kept");
+    }
+
+    #[test]
+    fn the_answers_read_least_recently_make_room() {
+        let cache = ReadCache::default();
+        let large = "x".repeat(MAX_BYTES / 4 - 16);
+        for key in ["a", "b", "c"] {
+            cache.put(key.into(), Freshness::Everything(1), answer(&large));
+        }
+        // "a" is read, so "b" is the least recent when "d" needs room.
+        assert!(cache.get("a", current).is_some());
+        cache.put("d".into(), Freshness::Everything(1), answer(&large));
+        cache.put("e".into(), Freshness::Everything(1), answer(&large));
+        assert!(cache.get("a", current).is_some());
+        assert!(cache.get("b", current).is_none());
+        assert!(cache.get("e", current).is_some());
+    }
+
+    #[test]
+    fn replacing_an_answer_keeps_the_count_of_bytes_true() {
+        let cache = ReadCache::default();
+        for _ in 0..1000 {
+            cache.put("same".into(), Freshness::Everything(1), answer("{}"));
+        }
+        let entries = cache.entries.lock().unwrap();
+        assert_eq!(entries.bytes, "same".len() + "{}".len());
     }
 
     #[test]
