@@ -19,6 +19,7 @@ mod m20261204_000009_index_author_emails;
 mod m20261207_000010_forget_email_history;
 mod m20261207_000011_audit_account_changes;
 mod m20261207_000012_moderation_rules;
+mod m20261207_000013_index_author_keys_with_status;
 
 /// Runs Parley's migrations in order.
 pub struct Migrator;
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000010_forget_email_history::Migration),
             Box::new(m20261207_000011_audit_account_changes::Migration),
             Box::new(m20261207_000012_moderation_rules::Migration),
+            Box::new(m20261207_000013_index_author_keys_with_status::Migration),
         ]
     }
 }

@@ -242,7 +242,17 @@ async fn empty_page<T>(
 
 /// How many leading characters of a body the repeat index holds: enough to
 /// tell most bodies apart, short enough for any index entry.
-const REPEAT_PREFIX_CHARS: i32 = 64;
+/// The characters of a body the repeat index keeps. The index's
+/// expression is `substr(body, 1, 64)`: a query uses the index only when it
+/// compares that very expression (written out, not with bound numbers)
+/// with a value.
+const REPEAT_PREFIX_CHARS: usize = 64;
+const REPEAT_PREFIX_EXPR: &str = "substr(body, 1, 64)";
+/// The full body, compared as an expression: given `body = ?`, SQLite
+/// would put the value in place of `body` in the prefix too, which then no
+/// longer matches the index, and it would read every comment of the
+/// article.
+const REPEAT_BODY_EXPR: &str = "body || ''";
 
 /// Whether the article already has a comment with exactly this body,
 /// whoever wrote it and whatever its status. The index on
@@ -253,18 +263,14 @@ pub async fn exists_repeat(
     article_id: Uuid,
     body: &str,
 ) -> Result<bool, DbErr> {
-    let prefix = |value: Expr| {
-        Func::cust("substr")
-            .arg(value)
-            .arg(1)
-            .arg(REPEAT_PREFIX_CHARS)
-    };
+    // Both databases count `substr` in characters.
+    let prefix: String = body.chars().take(REPEAT_PREFIX_CHARS).collect();
     let found = Comment::find()
         .select_only()
         .column(Column::Id)
         .filter(Column::ArticleId.eq(article_id))
-        .filter(Expr::expr(prefix(Expr::col(Column::Body))).eq(prefix(Expr::val(body))))
-        .filter(Column::Body.eq(body))
+        .filter(Expr::cust(REPEAT_PREFIX_EXPR).eq(prefix))
+        .filter(Expr::cust(REPEAT_BODY_EXPR).eq(body))
         .limit(1)
         .into_tuple::<Uuid>()
         .one(db)
