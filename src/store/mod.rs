@@ -43,8 +43,17 @@ const MIGRATION_LOCK: i64 = 0x7061_726c_6579;
 /// How often opening the database is tried while SQLite reports it locked.
 const CONNECT_ATTEMPTS: u32 = 8;
 
-/// How often a post-erasure checkpoint is tried before giving up.
-const CHECKPOINT_ATTEMPTS: u32 = 10;
+/// How often SQLite's write-ahead log is copied back into the database
+/// file, in the background.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+
+/// How soon a truncating checkpoint after an erasure is tried again when
+/// readers or a writer were in its way.
+const TRUNCATE_RETRY: Duration = Duration::from_millis(50);
+
+/// How long an erasure may wait for its truncating checkpoint before it is
+/// logged as a warning (it is still tried).
+const TRUNCATE_PATIENCE: Duration = Duration::from_secs(30);
 
 /// How long connecting to the database may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -56,6 +65,16 @@ const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Clone, Debug)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQLite's background checkpoints; none on PostgreSQL.
+    checkpoints: Option<Arc<Checkpoints>>,
+}
+
+/// Erasures asked for, and erasures whose log has been truncated since:
+/// the background checkpointer truncates while `done` is behind.
+#[derive(Debug, Default)]
+struct Checkpoints {
+    asked: AtomicU64,
+    wake: tokio::sync::Notify,
 }
 
 impl Store {
@@ -84,6 +103,9 @@ impl Store {
                         .foreign_keys(true)
                         // Deleted comments are overwritten, not just unlinked.
                         .pragma("secure_delete", "ON")
+                        // The log is copied back by `keep_checkpointing`,
+                        // not by whichever request commits past 1,000 pages.
+                        .pragma("wal_autocheckpoint", "0")
                 })
                 .map_sqlx_sqlite_pool_opts(|pool| {
                     pool.after_connect(|conn, _| Box::pin(stable_query_plans(conn)))
@@ -94,7 +116,103 @@ impl Store {
         let db = connect_retrying_while_locked(options)
             .await
             .with_context(|| format!("could not open {}", target.describe()))?;
-        Ok(Self { db })
+        let mut store = Self {
+            db,
+            checkpoints: None,
+        };
+        if target.is_sqlite() {
+            store.keep_checkpointing();
+        }
+        Ok(store)
+    }
+
+    /// SQLite: copies the write-ahead log back into the database file every
+    /// half second, on a connection of its own, so that no request pays for
+    /// it: with SQLite's automatic checkpoints, the commit that crossed
+    /// 1,000 pages of log did, and on a large database that was the slowest
+    /// post in a hundred. A passive checkpoint waits for no one and blocks
+    /// no one. After an erasure it truncates the log instead (see
+    /// [`Store::purge_erased_pages`]), without waiting (no busy timeout on
+    /// this connection): when readers or a writer are in the way it tries
+    /// again shortly, instead of holding writers up while it waits. Stops
+    /// when the pool closes.
+    fn keep_checkpointing(&mut self) {
+        let checkpoints = Arc::new(Checkpoints::default());
+        self.checkpoints = Some(Arc::clone(&checkpoints));
+        let pool = self.db.get_sqlite_connection_pool().clone();
+        tokio::spawn(async move {
+            use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+            let mut connection: Option<sea_orm::sqlx::SqliteConnection> = None;
+            let mut done = 0;
+            let mut waiting_since: Option<std::time::Instant> = None;
+            let closed = pool.close_event();
+            tokio::pin!(closed);
+            loop {
+                let pause = if waiting_since.is_some() {
+                    TRUNCATE_RETRY
+                } else {
+                    CHECKPOINT_EVERY
+                };
+                tokio::select! {
+                    () = &mut closed => break,
+                    () = checkpoints.wake.notified() => {}
+                    () = tokio::time::sleep(pause) => {}
+                }
+                if connection.is_none() {
+                    let options = (*pool.connect_options())
+                        .clone()
+                        .busy_timeout(Duration::ZERO);
+                    connection = match options.connect().await {
+                        Ok(open) => Some(open),
+                        Err(err) => {
+                            tracing::debug!(error = %err, "no connection for checkpoints");
+                            continue;
+                        }
+                    };
+                }
+                let Some(open) = connection.as_mut() else {
+                    continue;
+                };
+                let asked = checkpoints.asked.load(Ordering::SeqCst);
+                let truncate = asked != done;
+                let pragma = if truncate {
+                    "PRAGMA wal_checkpoint(TRUNCATE)"
+                } else {
+                    "PRAGMA wal_checkpoint(PASSIVE)"
+                };
+                // The first column is 1 when the checkpoint could not finish.
+                match sea_orm::sqlx::query_as::<_, (i64, i64, i64)>(pragma)
+                    .fetch_one(&mut *open)
+                    .await
+                {
+                    Ok((0, _, _)) if truncate => {
+                        done = asked;
+                        waiting_since = None;
+                    }
+                    Ok(_) if truncate => {
+                        let since = *waiting_since.get_or_insert_with(std::time::Instant::now);
+                        if since.elapsed() > TRUNCATE_PATIENCE {
+                            tracing::warn!(
+                                "the write-ahead log could not be truncated after an erasure for {:?}; still trying",
+                                since.elapsed()
+                            );
+                            waiting_since = Some(std::time::Instant::now());
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(err) => {
+                        tracing::debug!(error = %err, "background checkpoint failed");
+                        if truncate {
+                            waiting_since.get_or_insert_with(std::time::Instant::now);
+                        }
+                        connection = None;
+                    }
+                }
+            }
+            if let Some(open) = connection {
+                let _ = open.close().await;
+            }
+        });
     }
 
     /// Counts every SQL statement this store runs into `counter`: for tests
@@ -145,25 +263,14 @@ impl Store {
 
     /// After an erasure, makes sure no copy of the erased rows lingers in
     /// SQLite's write-ahead log (the main file is covered by
-    /// `secure_delete`): a truncating checkpoint, run in the background so
-    /// the request does not wait for readers, retried while readers keep it
-    /// busy. PostgreSQL reclaims dead rows through (auto)vacuum.
+    /// `secure_delete`): the background checkpointer truncates the log as
+    /// soon as no reader or writer is in the way, so the request does not
+    /// wait. PostgreSQL reclaims dead rows through (auto)vacuum.
     pub fn purge_erased_pages(&self) {
-        if self.backend() != DbBackend::Sqlite {
-            return;
+        if let Some(checkpoints) = &self.checkpoints {
+            checkpoints.asked.fetch_add(1, Ordering::SeqCst);
+            checkpoints.wake.notify_one();
         }
-        let db = self.db.clone();
-        tokio::spawn(async move {
-            for attempt in 1..=CHECKPOINT_ATTEMPTS {
-                match checkpoint_truncate(&db).await {
-                    Ok(true) => return,
-                    Ok(false) => tracing::debug!(attempt, "checkpoint busy; retrying"),
-                    Err(err) => tracing::warn!(error = %err, "checkpoint after erasure failed"),
-                }
-                tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
-            }
-            tracing::warn!("the write-ahead log could not be truncated after an erasure");
-        });
     }
 
     /// Starts a read-only transaction that sees one moment of the database
@@ -313,22 +420,6 @@ pub async fn stable_query_plans(
         )));
     }
     Ok(())
-}
-
-/// Runs `PRAGMA wal_checkpoint(TRUNCATE)`; whether it completed.
-async fn checkpoint_truncate(db: &DatabaseConnection) -> Result<bool, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "PRAGMA wal_checkpoint(TRUNCATE)".to_owned(),
-        ))
-        .await?;
-    // The first column is 1 when the checkpoint could not finish.
-    let busy: i64 = match row {
-        Some(row) => row.try_get_by_index(0)?,
-        None => 0,
-    };
-    Ok(busy == 0)
 }
 
 /// Now, in microseconds since the Unix epoch: the unit of every stored time.
