@@ -17,8 +17,33 @@ async fn two_instances(mode: ModerationMode) -> Option<(TestApp, TestApp)> {
         return None;
     }
     let first = spawn_app_with(Backend::Postgres, |s| s.moderation = mode).await;
-    let second = start(TestDb::reuse(&first.db), test_settings(&first.db)).await;
+    let mut settings = test_settings(&first.db);
+    settings.metrics_listen = Some("127.0.0.1:0".parse().unwrap());
+    let second = start(TestDb::reuse(&first.db), settings).await;
+    following_the_change_feed(&second).await;
     Some((first, second))
+}
+
+/// Waits until `app` listens to the other instances' announcements: until
+/// then it caches nothing, so a repeated read served from its cache says
+/// it does. On a loaded machine the listening connection may come after
+/// the first requests.
+async fn following_the_change_feed(app: &TestApp) {
+    let metrics = format!("{}/metrics", app.metrics.as_deref().unwrap());
+    wait_until(
+        Duration::from_secs(20),
+        "the second instance never followed the change feed",
+        || async {
+            let read = app
+                .gql("{ article(slug: \"sync\") { title } }", json!({}))
+                .await;
+            assert_no_errors(&read);
+            let text = reqwest::get(&metrics).await.unwrap().text().await.unwrap();
+            text.lines()
+                .any(|line| line.starts_with("parley_read_cache_lookups_total{result=\"hit\"}"))
+        },
+    )
+    .await;
 }
 
 /// The next message on `socket` within a few seconds: announcements reach
