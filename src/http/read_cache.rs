@@ -58,7 +58,7 @@ pub struct ReadCache {
 
 impl Default for ReadCache {
     fn default() -> Self {
-        let capacity = NonZeroUsize::new(MAX_ENTRIES).expect("a positive capacity");
+        let capacity = NonZeroUsize::MIN.saturating_add(MAX_ENTRIES - 1);
         Self {
             entries: Mutex::new(Entries {
                 map: lru::LruCache::new(capacity),
