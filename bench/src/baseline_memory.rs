@@ -61,6 +61,7 @@ pub async fn run(args: ServeMemoryArgs) -> anyhow::Result<()> {
     }
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     crate::children::announce(listener.local_addr()?, None);
+    crate::children::ready();
     axum::serve(listener, router).await?;
     Ok(())
 }

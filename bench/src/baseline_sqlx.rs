@@ -94,6 +94,7 @@ pub async fn run(args: ServeSqlxArgs) -> anyhow::Result<()> {
         .with_state(state);
     let listener = tokio::net::TcpListener::bind(args.listen).await?;
     crate::children::announce(listener.local_addr()?, None);
+    crate::children::ready();
     axum::serve(listener, router).await?;
     Ok(())
 }

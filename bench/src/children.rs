@@ -1,6 +1,6 @@
 //! The servers of a run are child processes of this binary, each started
 //! with a hidden subcommand. A child writes `listening ADDR` (and, for
-//! Parley, `stats ADDR`) then `ready` on its standard output; its logs go to
+//! Parley, `stats ADDR` and `metrics ADDR`) then `ready` on its standard output; its logs go to
 //! a file. A child exits when its standard input closes, so none outlives
 //! the run, even one that is killed.
 
@@ -27,6 +27,8 @@ pub struct ChildServer {
     pub addr: SocketAddr,
     /// Where Parley's child reports its statement count.
     pub stats: Option<SocketAddr>,
+    /// Where Parley's child serves its Prometheus metrics.
+    pub metrics: Option<SocketAddr>,
 }
 
 /// Memory of a process, from `/proc/<pid>/status`, in KiB.
@@ -67,6 +69,7 @@ impl ChildServer {
             log: log.to_owned(),
             addr: crate::any_loopback_port(),
             stats: None,
+            metrics: None,
         };
         let deadline = Instant::now() + START_TIMEOUT;
         loop {
@@ -83,6 +86,7 @@ impl ChildServer {
             match (words.next(), words.next()) {
                 (Some("listening"), Some(addr)) => server.addr = addr.trim().parse()?,
                 (Some("stats"), Some(addr)) => server.stats = Some(addr.trim().parse()?),
+                (Some("metrics"), Some(addr)) => server.metrics = Some(addr.trim().parse()?),
                 (Some("ready"), None) => break,
                 _ => {}
             }
@@ -141,14 +145,27 @@ pub fn exit_when_parent_goes() {
     });
 }
 
-/// In a child: tells the parent where it listens and that it is ready.
+/// In a child: tells the parent where it listens.
 pub fn announce(addr: SocketAddr, stats: Option<SocketAddr>) {
+    say(&format!("listening {addr}"));
+    if let Some(stats) = stats {
+        say(&format!("stats {stats}"));
+    }
+}
+
+/// In a child: tells the parent where Parley's metrics are.
+pub fn announce_metrics(addr: SocketAddr) {
+    say(&format!("metrics {addr}"));
+}
+
+/// In a child: tells the parent that it is ready, after [`announce`].
+pub fn ready() {
+    say("ready");
+}
+
+fn say(line: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "listening {addr}");
-    if let Some(stats) = stats {
-        let _ = writeln!(out, "stats {stats}");
-    }
-    let _ = writeln!(out, "ready");
+    let _ = writeln!(out, "{line}");
     let _ = out.flush();
 }

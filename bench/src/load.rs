@@ -185,7 +185,10 @@ fn describe(status: StatusCode, body: &[u8]) -> String {
     format!("{status}: {text}")
 }
 
-async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
+/// A keep-alive HTTP/1.1 connection's sending half.
+pub type Sender = SendRequest<Full<Bytes>>;
+
+pub async fn connect(addr: SocketAddr) -> Result<Sender, String> {
     let stream = TcpStream::connect(addr)
         .await
         .map_err(|err| format!("connect: {err}"))?;
@@ -199,7 +202,7 @@ async fn connect(addr: SocketAddr) -> Result<SendRequest<Full<Bytes>>, String> {
     Ok(sender)
 }
 
-async fn exchange(
+pub async fn exchange(
     sender: &mut SendRequest<Full<Bytes>>,
     request: hyper::Request<Full<Bytes>>,
 ) -> Result<(StatusCode, Bytes), String> {

@@ -10,10 +10,13 @@
 //! - [`run`]: one whole run: seed, start, check, measure, report.
 //! - [`report`]: the table and the JSON result file.
 //! - [`subscribers`]: resident memory per idle WebSocket subscriber.
+//! - [`growth`]: a live site's mixed load, on an empty database and on one
+//!   grown by 100,000 comments.
 
 mod baseline_memory;
 mod baseline_sqlx;
 mod children;
+mod growth;
 mod load;
 mod report;
 mod run;
@@ -51,6 +54,9 @@ enum Command {
     },
     /// Measure Parley's resident memory per idle subscriber.
     Subscribers(subscribers::SubscribersArgs),
+    /// Run a live site's mixed load on an empty database, then on one grown
+    /// by `--comments` comments.
+    Growth(growth::GrowthArgs),
     /// Serve Parley on a database (a child process of a run).
     #[command(hide = true)]
     ServeParley(serve_parley::ServeParleyArgs),
@@ -129,6 +135,11 @@ fn main() -> ExitCode {
             .build()
             .map_err(anyhow::Error::from)
             .and_then(|rt| rt.block_on(subscribers::run(args))),
+        Command::Growth(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(anyhow::Error::from)
+            .and_then(|rt| rt.block_on(growth::run(args))),
         Command::ServeParley(args) => server_runtime().and_then(|rt| {
             children::exit_when_parent_goes();
             rt.block_on(serve_parley::run(args))

@@ -486,7 +486,7 @@ fn difference(a_name: &str, a: &[u8], b_name: &str, b: &[u8]) -> String {
 }
 
 /// The number of statements Parley has run.
-async fn statements(parley: &ChildServer) -> anyhow::Result<u64> {
+pub(crate) async fn statements(parley: &ChildServer) -> anyhow::Result<u64> {
     let stats = parley.stats.context("Parley reports no statistics")?;
     let spec = RequestSpec {
         method: Method::GET,
@@ -503,7 +503,11 @@ async fn statements(parley: &ChildServer) -> anyhow::Result<u64> {
 }
 
 /// Sends one GraphQL POST to Parley and returns its `data`.
-async fn graphql(parley: &ChildServer, document: &str, variables: Value) -> anyhow::Result<Value> {
+pub(crate) async fn graphql(
+    parley: &ChildServer,
+    document: &str,
+    variables: Value,
+) -> anyhow::Result<Value> {
     let body = serde_json::to_vec(&json!({ "query": document, "variables": variables }))?;
     let spec = RequestSpec {
         method: Method::POST,
@@ -526,7 +530,7 @@ async fn graphql(parley: &ChildServer, document: &str, variables: Value) -> anyh
     Ok(value["data"].take())
 }
 
-async fn login(parley: &ChildServer) -> anyhow::Result<String> {
+pub(crate) async fn login(parley: &ChildServer) -> anyhow::Result<String> {
     let data = graphql(
         parley,
         scenarios::LOGIN,
@@ -604,14 +608,14 @@ fn parley_commit() -> Option<String> {
 
 /// The run's database: a SQLite file in the run's folder, or a throwaway
 /// PostgreSQL database.
-struct Database {
-    url: String,
+pub(crate) struct Database {
+    pub(crate) url: String,
     postgres: Option<(String, String)>,
     file: Option<PathBuf>,
 }
 
 impl Database {
-    async fn create(postgres: Option<&str>, work: &Path) -> anyhow::Result<Self> {
+    pub(crate) async fn create(postgres: Option<&str>, work: &Path) -> anyhow::Result<Self> {
         let Some(admin_url) = postgres else {
             let file = work.join("bench.db");
             return Ok(Self {
@@ -642,6 +646,14 @@ impl Database {
         })
     }
 
+    pub(crate) fn kind_title(&self) -> &'static str {
+        if self.postgres.is_some() {
+            "PostgreSQL"
+        } else {
+            "SQLite"
+        }
+    }
+
     fn kind(&self) -> &'static str {
         if self.postgres.is_some() {
             "postgres"
@@ -650,7 +662,7 @@ impl Database {
         }
     }
 
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match (&self.postgres, &self.file) {
             (Some((_, name)), _) => format!("PostgreSQL, throwaway database {name}"),
             (None, Some(file)) => format!("SQLite, {}", file.display()),
@@ -658,7 +670,7 @@ impl Database {
         }
     }
 
-    async fn remove(&self) -> anyhow::Result<()> {
+    pub(crate) async fn remove(&self) -> anyhow::Result<()> {
         let Some((admin_url, name)) = &self.postgres else {
             return Ok(());
         };

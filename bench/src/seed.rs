@@ -22,7 +22,7 @@ use parley::domain::accounts::{self, NewModerator};
 use parley::domain::{CommentStatus, ModeratorRole, formatting};
 use parley::store::entities::{article, comment};
 use parley::store::{Store, articles, now_micros};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, DbBackend, EntityTrait,
     QueryFilter,
@@ -76,6 +76,7 @@ pub async fn seed(database_url: &str, analyze: bool) -> anyhow::Result<Seeded> {
         approved_in: HashMap::new(),
         replies_of: HashMap::new(),
         text: Text::new(0x5eed),
+        addresses: 5_000,
     };
 
     let txn = store.begin_write().await?;
@@ -131,17 +132,7 @@ pub async fn seed(database_url: &str, analyze: bool) -> anyhow::Result<Seeded> {
     }
     let (comments, pending) = writer.finish().await?;
 
-    let moderator = accounts::add(
-        &store,
-        NewModerator {
-            email: MODERATOR_EMAIL.to_owned(),
-            name: "Bench Moderator".to_owned(),
-            role: ModeratorRole::Moderator,
-            password: MODERATOR_PASSWORD.to_owned(),
-        },
-    )
-    .await
-    .map_err(|err| anyhow::anyhow!("could not create the moderator: {}", err.message()))?;
+    let moderator_id = add_moderator(&store).await?;
 
     let store_is_postgres = store.backend() == DbBackend::Postgres;
     // PostgreSQL: what autovacuum would do on a live database before long.
@@ -150,7 +141,7 @@ pub async fn seed(database_url: &str, analyze: bool) -> anyhow::Result<Seeded> {
     }
     store.close().await;
     Ok(Seeded {
-        moderator_id: moderator.id,
+        moderator_id,
         articles: ARTICLES + 2,
         comments,
         pending,
@@ -200,6 +191,8 @@ struct Writer<'a> {
     approved_in: HashMap<Uuid, i64>,
     replies_of: HashMap<Uuid, i64>,
     text: Text,
+    /// Distinct author addresses the comments come from.
+    addresses: usize,
 }
 
 impl Writer<'_> {
@@ -219,7 +212,7 @@ impl Writer<'_> {
             article_id: Set(article_id),
             parent_id: Set(parent_id),
             author_name: Set(self.text.name()),
-            author_email: Set(format!("reader{}@example.org", n % 5_000)),
+            author_email: Set(format!("reader{}@example.org", n % self.addresses)),
             body: Set(body),
             status: Set(status),
             created_at: Set(self.clock),
@@ -235,7 +228,7 @@ impl Writer<'_> {
             if let Some(parent) = parent_id {
                 *self.replies_of.entry(parent).or_default() += 1;
             }
-        } else {
+        } else if status == CommentStatus::Pending {
             self.pending += 1;
         }
         if self.batch.len() == BATCH {
@@ -267,7 +260,7 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Writes what is left, then the counts the comments add up to, as
+    /// Writes what is left, then adds the counts the comments add up to, as
     /// Parley keeps them when comments are posted and moderated one by one.
     async fn finish(mut self) -> anyhow::Result<(usize, usize)> {
         self.flush().await?;
@@ -277,14 +270,20 @@ impl Writer<'_> {
         let txn = self.store.begin_write().await?;
         for (article_id, count) in &self.approved_in {
             article::Entity::update_many()
-                .col_expr(article::Column::ApprovedCommentCount, Expr::value(*count))
+                .col_expr(
+                    article::Column::ApprovedCommentCount,
+                    Expr::col(article::Column::ApprovedCommentCount).add(*count),
+                )
                 .filter(article::Column::Id.eq(*article_id))
                 .exec(&txn)
                 .await?;
         }
         for (comment_id, count) in &self.replies_of {
             comment::Entity::update_many()
-                .col_expr(comment::Column::ApprovedReplyCount, Expr::value(*count))
+                .col_expr(
+                    comment::Column::ApprovedReplyCount,
+                    Expr::col(comment::Column::ApprovedReplyCount).add(*count),
+                )
                 .filter(comment::Column::Id.eq(*comment_id))
                 .exec(&txn)
                 .await?;
@@ -387,6 +386,110 @@ impl Text {
             .map(|first| first.to_uppercase().chain(chars).collect())
             .unwrap_or_default()
     }
+}
+
+/// The articles of the growth scenario.
+pub fn growth_slug(n: usize) -> String {
+    format!("growth/article-{n:04}")
+}
+
+/// A post's body in the growth scenario: 40 to 600 characters, different
+/// for every `run` and `n`.
+pub fn growth_body(run: &str, n: u64) -> String {
+    let mut text = Text::new(0x9000 + n);
+    format!("{} ({run} post {n})", text.body(n as usize))
+}
+
+/// The growth scenario's empty database: the articles, no comment, and the
+/// moderator.
+pub async fn growth_articles(database_url: &str, slugs: &[String]) -> anyhow::Result<()> {
+    let store = Store::connect(database_url).await?;
+    store.migrate().await?;
+    let now = now_micros();
+    let txn = store.begin_write().await?;
+    for (n, slug) in slugs.iter().enumerate() {
+        new_article(&txn, slug, &format!("Article {n}"), now).await?;
+    }
+    txn.commit().await?;
+    add_moderator(&store).await?;
+    store.close().await;
+    Ok(())
+}
+
+/// The moderator account every scenario logs in with; its id.
+async fn add_moderator(store: &Store) -> anyhow::Result<Uuid> {
+    let moderator = accounts::add(
+        store,
+        NewModerator {
+            email: MODERATOR_EMAIL.to_owned(),
+            name: "Bench Moderator".to_owned(),
+            role: ModeratorRole::Moderator,
+            password: MODERATOR_PASSWORD.to_owned(),
+        },
+    )
+    .await
+    .map_err(|err| anyhow::anyhow!("could not create the moderator: {}", err.message()))?;
+    Ok(moderator.id)
+}
+
+/// Adds `count` comments over the articles, an equal share to each, as a
+/// site that has run for a while holds them: 90% approved (three in ten of
+/// those replying to an earlier approved comment of the same article), 8%
+/// hidden, 2% waiting; from 20,000 addresses. Older than anything posted
+/// during a run.
+pub async fn growth_comments(
+    database_url: &str,
+    slugs: &[String],
+    count: usize,
+) -> anyhow::Result<usize> {
+    let store = Store::connect(database_url).await?;
+    let mut ids = Vec::with_capacity(slugs.len());
+    for slug in slugs {
+        let article = articles::find_by_slug(store.db(), slug)
+            .await?
+            .with_context(|| format!("no article {slug}"))?;
+        ids.push(article.id);
+    }
+    let mut writer = Writer {
+        store: &store,
+        txn: None,
+        batch: Vec::with_capacity(BATCH),
+        in_transaction: 0,
+        clock: now_micros() - 80 * 24 * 3_600 * 1_000_000,
+        written: 0,
+        pending: 0,
+        approved_in: HashMap::new(),
+        replies_of: HashMap::new(),
+        text: Text::new(0x6e0),
+        addresses: 20_000,
+    };
+    let per_article = count / ids.len().max(1);
+    let mut dice = Text::new(0xd1ce);
+    for (n, article) in ids.iter().enumerate() {
+        let share = per_article + usize::from(n < count % ids.len().max(1));
+        let mut approved: Vec<Uuid> = Vec::with_capacity(share);
+        for _ in 0..share {
+            let roll = dice.next() % 100;
+            let status = match roll {
+                0..90 => CommentStatus::Approved,
+                90..98 => CommentStatus::Hidden,
+                _ => CommentStatus::Pending,
+            };
+            let parent =
+                (status == CommentStatus::Approved && !approved.is_empty() && dice.next() % 10 < 3)
+                    .then(|| approved[(dice.next() % approved.len() as u64) as usize]);
+            let id = writer.comment(*article, parent, status).await?;
+            if status == CommentStatus::Approved {
+                approved.push(id);
+            }
+        }
+    }
+    let (written, _) = writer.finish().await?;
+    if store.backend() == DbBackend::Postgres {
+        store.db().execute_unprepared("ANALYZE").await?;
+    }
+    store.close().await;
+    Ok(written)
 }
 
 /// An empty database with one article, for the subscriber scenario.

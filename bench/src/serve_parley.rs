@@ -33,6 +33,11 @@ pub struct ServeParleyArgs {
     /// Connections allowed at once (Parley's default otherwise).
     #[arg(long)]
     max_connections: Option<usize>,
+    /// Connections, and WebSockets, allowed at once from one address
+    /// (Parley's defaults otherwise): a harness whose every virtual user
+    /// comes from 127.0.0.1 needs more than one reader's browser.
+    #[arg(long)]
+    per_address: Option<usize>,
 }
 
 pub async fn run(args: ServeParleyArgs) -> anyhow::Result<()> {
@@ -54,6 +59,12 @@ pub async fn run(args: ServeParleyArgs) -> anyhow::Result<()> {
         settings.moderation = parley::domain::ModerationMode::Post;
     }
     settings.connections.max_connections = args.max_connections;
+    if let Some(cap) = args.per_address {
+        settings.connections.max_connections_per_address = cap;
+        settings.connections.max_websockets_per_address = cap;
+    }
+    // Parley's own metrics, on a port of their own: the read cache's hits.
+    settings.metrics_listen = Some(crate::any_loopback_port());
     let app = parley::App::build(settings)
         .await
         .context("Parley did not start")?;
@@ -71,5 +82,9 @@ pub async fn run(args: ServeParleyArgs) -> anyhow::Result<()> {
     tokio::spawn(async move { axum::serve(stats, stats_router).await });
 
     crate::children::announce(app.address(), Some(stats_addr));
+    if let Some(metrics) = app.metrics_address() {
+        crate::children::announce_metrics(metrics);
+    }
+    crate::children::ready();
     app.run_until(std::future::pending()).await
 }
