@@ -87,12 +87,16 @@ impl ReadCache {
     /// The answer cached under `key`, if any and `holds` it still.
     pub fn get(&self, key: &str, holds: impl FnOnce(&Freshness) -> bool) -> Option<CachedAnswer> {
         let mut entries = self.entries.lock().ok()?;
-        entries
+        // Only an answer served counts as read: a stale one stays least
+        // recent, first to make room.
+        let answer = entries
             .map
-            .get(key)
+            .peek(key)
             .filter(|entry| holds(&entry.freshness))
             .filter(|entry| entry.answer.holds_at(crate::domain::now_micros()))
-            .map(|entry| entry.answer.clone())
+            .map(|entry| entry.answer.clone())?;
+        entries.map.promote(key);
+        Some(answer)
     }
 
     /// Keeps `answer` under `key`, for as long as `freshness` holds; the
@@ -201,7 +205,8 @@ mod tests {
         for key in ["a", "b", "c"] {
             cache.put(key.into(), Freshness::Everything(1), answer(&large));
         }
-        // "a" is read, so "b" is the least recent when "d" needs room.
+        // "a" is read, so "b" is the least recent when "e" needs room (the
+        // four before it fit).
         assert!(cache.get("a", current).is_some());
         cache.put("d".into(), Freshness::Everything(1), answer(&large));
         cache.put("e".into(), Freshness::Everything(1), answer(&large));

@@ -241,8 +241,7 @@ async fn empty_page<T>(
 }
 
 /// How many leading characters of a body the repeat index holds: enough to
-/// tell most bodies apart, short enough for any index entry.
-/// The characters of a body the repeat index keeps. The index's
+/// tell most bodies apart, short enough for any index entry. The index's
 /// expression is `substr(body, 1, 64)`: a query uses the index only when it
 /// compares that very expression (written out, not with bound numbers)
 /// with a value.

@@ -48,8 +48,10 @@ const CONNECT_ATTEMPTS: u32 = 8;
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
 
 /// How soon a truncating checkpoint after an erasure is tried again when
-/// readers or a writer were in its way.
+/// readers or a writer were in its way, at first and at most: each attempt
+/// holds writers up for a moment, so the pauses double in between.
 const TRUNCATE_RETRY: Duration = Duration::from_millis(50);
+const TRUNCATE_RETRY_MAX: Duration = Duration::from_secs(2);
 
 /// How long an erasure may wait for its truncating checkpoint before it is
 /// logged as a warning (it is still tried).
@@ -75,6 +77,8 @@ pub struct Store {
 struct Checkpoints {
     asked: AtomicU64,
     wake: tokio::sync::Notify,
+    /// The checkpointer, awaited when the store closes.
+    task: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 impl Store {
@@ -134,22 +138,26 @@ impl Store {
     /// no one. After an erasure it truncates the log instead (see
     /// [`Store::purge_erased_pages`]), without waiting (no busy timeout on
     /// this connection): when readers or a writer are in the way it tries
-    /// again shortly, instead of holding writers up while it waits. Stops
-    /// when the pool closes.
+    /// again shortly (backing off), instead of holding writers up while it
+    /// waits. When the pool closes it truncates once more if an erasure is
+    /// owed one, and `close` waits for it.
     fn keep_checkpointing(&mut self) {
         let checkpoints = Arc::new(Checkpoints::default());
         self.checkpoints = Some(Arc::clone(&checkpoints));
         let pool = self.db.get_sqlite_connection_pool().clone();
-        tokio::spawn(async move {
+        let shared = Arc::clone(&checkpoints);
+        let task = tokio::spawn(async move {
             use sea_orm::sqlx::{ConnectOptions as _, Connection as _};
+            let checkpoints = shared;
             let mut connection: Option<sea_orm::sqlx::SqliteConnection> = None;
             let mut done = 0;
             let mut waiting_since: Option<std::time::Instant> = None;
+            let mut retry = TRUNCATE_RETRY;
             let closed = pool.close_event();
             tokio::pin!(closed);
             loop {
                 let pause = if waiting_since.is_some() {
-                    TRUNCATE_RETRY
+                    retry
                 } else {
                     CHECKPOINT_EVERY
                 };
@@ -188,8 +196,10 @@ impl Store {
                     Ok((0, _, _)) if truncate => {
                         done = asked;
                         waiting_since = None;
+                        retry = TRUNCATE_RETRY;
                     }
                     Ok(_) if truncate => {
+                        retry = (retry * 2).min(TRUNCATE_RETRY_MAX);
                         let since = *waiting_since.get_or_insert_with(std::time::Instant::now);
                         if since.elapsed() > TRUNCATE_PATIENCE {
                             tracing::warn!(
@@ -204,15 +214,26 @@ impl Store {
                         tracing::debug!(error = %err, "background checkpoint failed");
                         if truncate {
                             waiting_since.get_or_insert_with(std::time::Instant::now);
+                            retry = (retry * 2).min(TRUNCATE_RETRY_MAX);
                         }
                         connection = None;
                     }
                 }
             }
-            if let Some(open) = connection {
+            if let Some(mut open) = connection {
+                // The pool is closed: nothing is in the way of a last
+                // truncation, owed to an erasure not yet purged.
+                if checkpoints.asked.load(Ordering::SeqCst) != done {
+                    let _ = sea_orm::sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+                        .execute(&mut open)
+                        .await;
+                }
                 let _ = open.close().await;
             }
         });
+        if let Ok(mut slot) = checkpoints.task.lock() {
+            *slot = Some(task);
+        }
     }
 
     /// Counts every SQL statement this store runs into `counter`: for tests
@@ -336,6 +357,17 @@ impl Store {
     pub async fn close(self) {
         if let Err(err) = self.db.close().await {
             tracing::warn!(error = %err, "closing the database failed");
+        }
+        // SQLite: the checkpointer's last truncation and its connection,
+        // the last one, whose closing leaves no log behind.
+        let task = self
+            .checkpoints
+            .as_ref()
+            .and_then(|checkpoints| checkpoints.task.lock().ok()?.take());
+        if let Some(task) = task
+            && tokio::time::timeout(CONNECT_TIMEOUT, task).await.is_err()
+        {
+            tracing::warn!("the background checkpoint did not finish in time");
         }
     }
 }

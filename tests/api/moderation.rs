@@ -297,6 +297,55 @@ async fn delete_erases_the_comment_and_moves_its_replies_up(backend: Backend) {
     }
 }
 
+/// An erasure just before the server stops is gone from the files too:
+/// the log's truncation, owed to it, runs before the store closes.
+#[tokio::test]
+async fn an_erasure_right_before_shutdown_leaves_nothing_in_the_files() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "last").await;
+    let doomed = app
+        .post_approved(
+            &token,
+            "last",
+            "Quinn Lastword",
+            "a final body to forget",
+            None,
+        )
+        .await;
+    app.post_approved(&token, "last", "Cy", "a final body that stays", None)
+        .await;
+    let deleted = app
+        .gql_as(
+            &token,
+            "mutation($id: ID!) { deleteComment(id: $id) { deletedId } }",
+            json!({ "id": doomed }),
+        )
+        .await;
+    assert_no_errors(&deleted);
+    let db = app.stop().await;
+    let path = db.url.trim_start_matches("sqlite://").to_owned();
+    let mut survivor_found = false;
+    for file in [path.clone(), format!("{path}-wal")] {
+        let bytes = match std::fs::read(&file) {
+            Ok(bytes) => bytes,
+            Err(err) if file != path && err.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(err) => panic!("cannot read {file}: {err}"),
+        };
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(
+            !text.contains("quinn.lastword@readers.example"),
+            "email left in {file}"
+        );
+        assert!(
+            !text.contains("a final body to forget"),
+            "body left in {file}"
+        );
+        survivor_found |= text.contains("a final body that stays");
+    }
+    assert!(survivor_found, "the scan reads the database");
+}
+
 async fn every_moderation_action_writes_an_audit_row(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.admin_token().await;
