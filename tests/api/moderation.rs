@@ -270,29 +270,10 @@ async fn delete_erases_the_comment_and_moves_its_replies_up(backend: Backend) {
     .await;
     assert_eq!(leftovers, 0);
     if backend == Backend::Sqlite {
-        let path = app.db.url.trim_start_matches("sqlite://").to_owned();
-        let mut survivor_found = false;
-        for file in [path.clone(), format!("{path}-wal")] {
-            // The main file must be there; the write-ahead log may have
-            // been truncated away.
-            let bytes = match std::fs::read(&file) {
-                Ok(bytes) => bytes,
-                Err(err) if file != path && err.kind() == std::io::ErrorKind::NotFound => {
-                    Vec::new()
-                }
-                Err(err) => panic!("cannot read {file}: {err}"),
-            };
-            let text = String::from_utf8_lossy(&bytes);
-            assert!(
-                !text.contains("zed.secretname@readers.example"),
-                "email left in {file}"
-            );
-            assert!(!text.contains("a body to forget"), "body left in {file}");
-            survivor_found |= text.contains("a body that stays");
-        }
-        assert!(
-            survivor_found,
-            "the scan reads the database: a surviving comment's body is in its files"
+        assert_gone_from_files(
+            &app.db.url,
+            &["zed.secretname@readers.example", "a body to forget"],
+            "a body that stays",
         );
     }
 }
@@ -324,7 +305,18 @@ async fn an_erasure_right_before_shutdown_leaves_nothing_in_the_files() {
         .await;
     assert_no_errors(&deleted);
     let db = app.stop().await;
-    let path = db.url.trim_start_matches("sqlite://").to_owned();
+    assert_gone_from_files(
+        &db.url,
+        &["quinn.lastword@readers.example", "a final body to forget"],
+        "a final body that stays",
+    );
+}
+
+/// Reads a SQLite database's file and its write-ahead log (which may have
+/// been truncated away): none of `gone` is in them, and `stays` is, which
+/// shows the scan reads the data.
+fn assert_gone_from_files(url: &str, gone: &[&str], stays: &str) {
+    let path = url.trim_start_matches("sqlite://").to_owned();
     let mut survivor_found = false;
     for file in [path.clone(), format!("{path}-wal")] {
         let bytes = match std::fs::read(&file) {
@@ -333,17 +325,15 @@ async fn an_erasure_right_before_shutdown_leaves_nothing_in_the_files() {
             Err(err) => panic!("cannot read {file}: {err}"),
         };
         let text = String::from_utf8_lossy(&bytes);
-        assert!(
-            !text.contains("quinn.lastword@readers.example"),
-            "email left in {file}"
-        );
-        assert!(
-            !text.contains("a final body to forget"),
-            "body left in {file}"
-        );
-        survivor_found |= text.contains("a final body that stays");
+        for text_gone in gone {
+            assert!(!text.contains(text_gone), "{text_gone} left in {file}");
+        }
+        survivor_found |= text.contains(stays);
     }
-    assert!(survivor_found, "the scan reads the database");
+    assert!(
+        survivor_found,
+        "the scan reads the database: a surviving comment's body is in its files"
+    );
 }
 
 async fn every_moderation_action_writes_an_audit_row(backend: Backend) {
