@@ -16,17 +16,53 @@ use crate::auth::{TokenKeys, password};
 use crate::config::{AdminBootstrap, Settings};
 use crate::domain::ModeratorRole;
 use crate::domain::accounts::{self, NewModerator};
+use crate::domain::data_keys;
+use crate::domain::email_privacy::Sealing;
 use crate::domain::flood::Fingerprints;
+use crate::domain::retention::RetentionPolicy;
 use crate::events::CommentEvents;
 use crate::graphql::{self, Services};
 use crate::http::connections::{self, Server, Slots};
 use crate::http::metrics::Metrics;
 use crate::http::{self, AppState, SocketLimits};
+use crate::key_file::DataKeySource;
 use crate::store::{DatabaseUrl, Store};
+
+/// A database opened for use, and how its personal data is sealed.
+pub struct Opened {
+    pub store: Store,
+    pub sealing: Sealing,
+}
+
+/// Opens and migrates the database, checks its data key (a wrong one is
+/// refused before any value is read; a SQLite database's new key is written
+/// beside it first), and seals what was stored before sealing existed.
+pub async fn open_store(
+    database_url: &str,
+    data_key: &DataKeySource,
+    statement_counter: Option<Arc<std::sync::atomic::AtomicU64>>,
+) -> anyhow::Result<Opened> {
+    // A key that cannot be used is refused before the database is touched.
+    let loaded = data_key.load(database_url)?;
+    let mut store = Store::connect(database_url).await?;
+    if let Some(counter) = statement_counter {
+        store.count_statements(counter);
+    }
+    store.migrate().await?;
+    let keys = loaded.keep(data_keys::sealed_before(&store).await?)?;
+    data_keys::unlock(&store, &keys).await?;
+    let keys = Arc::new(keys);
+    let fingerprints = Fingerprints::stored(&store, &keys).await?;
+    let sealing = Sealing::new(keys, fingerprints);
+    data_keys::seal_plain_emails(&store, &sealing).await?;
+    Ok(Opened { store, sealing })
+}
 
 /// A server ready to run.
 pub struct App {
     server: Server,
+    /// Applies the retention period in the background while serving.
+    retention: (CommentEvents, RetentionPolicy),
     metrics_server: Option<MetricsServer>,
     store: Store,
     address: SocketAddr,
@@ -73,14 +109,15 @@ impl App {
             .as_ref()
             .map(|secret| TokenKeys::new(secret.expose_secret().as_bytes(), settings.token_ttl))
             .transpose()?;
-        let mut store = Store::connect(&settings.database_url).await?;
-        if let Some(counter) = &settings.statement_counter {
-            store.count_statements(counter.clone());
-        }
-        store.migrate().await?;
+        let Opened { store, sealing } = open_store(
+            &settings.database_url,
+            &settings.data_key,
+            settings.statement_counter.clone(),
+        )
+        .await?;
         let keys = match configured_keys {
             Some(keys) => keys,
-            None => TokenKeys::stored(&store, settings.token_ttl).await?,
+            None => TokenKeys::stored(&store, sealing.keys(), settings.token_ttl).await?,
         };
         ensure_a_moderator(&store, &settings).await?;
         crate::domain::moderation_settings::ensure(&store, settings.moderation)
@@ -111,7 +148,8 @@ impl App {
                 events: events.clone(),
                 settings: Default::default(),
                 flood: settings.flood,
-                fingerprints: Fingerprints::stored(&store).await?,
+                fingerprints: sealing.fingerprints().clone(),
+                sealing,
                 auto_create: settings
                     .article_auto_create
                     .then(|| settings.cors_origins.clone()),
@@ -159,7 +197,7 @@ impl App {
             executions: executions.clone(),
             trusted_proxies: settings.trusted_proxies.clone(),
             read_cache: settings.response_cache.then(Default::default),
-            events,
+            events: events.clone(),
             http_max_age_secs: settings.http_max_age_secs,
             store: store.clone(),
             keys,
@@ -204,6 +242,7 @@ impl App {
         };
         Ok(Self {
             server,
+            retention: (events, settings.retention),
             metrics_server,
             store,
             address,
@@ -257,6 +296,12 @@ impl App {
                 }
             })
         });
+        let (events, policy) = self.retention;
+        let retention = tokio::spawn(crate::domain::retention::keep_sweeping(
+            self.store.clone(),
+            events,
+            policy,
+        ));
         let stopping = Arc::new(Notify::new());
         let signalled = stopping.clone();
         let server = self.server.serve(async move {
@@ -271,6 +316,7 @@ impl App {
                 tokio::time::sleep(grace).await;
             } => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
         }
+        retention.abort();
         // Closing waits for every connection to come back; one held by a
         // request cut off at the end of the grace period never does. Its
         // transaction is rolled back when the process exits.

@@ -21,9 +21,11 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::flood::FloodPolicy;
 use crate::domain::origins::CorsOrigins;
+use crate::domain::retention::RetentionPolicy;
 use crate::domain::{ModerationMode, ModeratorRole};
 use crate::graphql::QueryLimits;
 use crate::http::connections::ConnectionLimits;
+use crate::key_file::DataKeySource;
 
 /// The SQLite file used when `DATABASE_URL` is not set.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://parley.db";
@@ -53,6 +55,7 @@ Read from the environment only (never from arguments, which other users of the m
   PARLEY_ADMIN_PASSWORD_FILE  A file holding it instead (e.g. a Docker secret)
   PARLEY_JWT_SECRET           Key that signs login tokens, at least 32 bytes (generated and stored if unset)
   PARLEY_JWT_SECRET_FILE      A file holding it instead
+  PARLEY_DATA_KEY             Key that seals readers' emails (instead of --data-key-file; see `parley keys`)
   DATABASE_URL_FILE           A file holding the database URL (it may hold a password), instead of DATABASE_URL
   RUST_LOG                    Log filter, e.g. `debug` or `parley=debug,info` (default: info when serving)
   MIMALLOC_ALLOW_THP          `0` keeps the memory allocator off transparent huge pages";
@@ -107,6 +110,26 @@ pub enum Command {
     Export,
     /// Copy the SQLite database, while the server runs, to a new file.
     Backup(BackupArgs),
+    /// Make and rotate the data key that seals readers' emails.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Print a new data key on standard output.
+    ///
+    /// Keep it in a file readable by Parley only, name it with
+    /// `--data-key-file` (or set `PARLEY_DATA_KEY`), and back it up apart
+    /// from the database.
+    Generate,
+    /// Re-seal every value under the first configured key.
+    ///
+    /// Configure the new key first and the old one after it (one per line
+    /// in the key file, or separated by commas), on every server and here;
+    /// run this while they serve; then drop the old key. It works in
+    /// batches and can be stopped and run again.
+    Rotate,
 }
 
 impl Cli {
@@ -181,6 +204,8 @@ impl Command {
             Self::Import(ImportCommand::Parley(_)) => "import parley",
             Self::Export => "export",
             Self::Backup(_) => "backup",
+            Self::Keys(KeysCommand::Generate) => "keys generate",
+            Self::Keys(KeysCommand::Rotate) => "keys rotate",
         }
     }
 
@@ -196,8 +221,10 @@ fn own_global_options(name: &str) -> Option<&'static [&'static str]> {
     match name {
         "serve" => None,
         "healthcheck" => Some(&["listen"]),
-        // `moderator` and `moderator add`.
-        _ => Some(&["database_url"]),
+        // Its name as clap knows it, and as `Command::name` says it.
+        "generate" | "keys generate" => Some(&[]),
+        // `moderator add`, `import`, `export`, `backup`, `keys rotate`.
+        _ => Some(&["database_url", "data_key_file"]),
     }
 }
 
@@ -274,6 +301,11 @@ pub struct DatabaseArgs {
     /// Database to use: `sqlite://FILE` or `postgres://…`. Migrations run at start-up.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
+    /// File holding the data key that seals readers' emails (see `parley
+    /// keys generate`). Without it (or PARLEY_DATA_KEY), a SQLite database
+    /// gets a key file beside it, `FILE.key`; PostgreSQL needs one.
+    #[arg(long, env = "PARLEY_DATA_KEY_FILE", global = true)]
+    pub data_key_file: Option<PathBuf>,
     /// Whether `database_url` was given (by flag or variable) rather than
     /// the default.
     #[arg(skip)]
@@ -291,6 +323,40 @@ impl DatabaseArgs {
             }
             Some(url) => Ok(url.expose_secret().to_owned()),
             None => Ok(self.database_url.clone()),
+        }
+    }
+
+    /// The data key: `PARLEY_DATA_KEY`, or the file `--data-key-file`
+    /// names, or (neither given) the key file beside a SQLite database.
+    pub fn data_key(&self) -> anyhow::Result<DataKeySource> {
+        let direct = match std::env::var("PARLEY_DATA_KEY") {
+            Ok(value) => Some(value).filter(|v| !v.trim().is_empty()),
+            Err(std::env::VarError::NotPresent) => None,
+            Err(std::env::VarError::NotUnicode(_)) => {
+                anyhow::bail!("PARLEY_DATA_KEY is not valid UTF-8")
+            }
+        };
+        match (direct, &self.data_key_file) {
+            (Some(_), Some(_)) => {
+                anyhow::bail!(
+                    "set PARLEY_DATA_KEY or --data-key-file (PARLEY_DATA_KEY_FILE), not both"
+                )
+            }
+            (Some(text), None) => Ok(DataKeySource::Given {
+                text: SecretString::from(text),
+                from: "PARLEY_DATA_KEY".to_owned(),
+            }),
+            (None, Some(path)) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("could not read the data key file {}", path.display())
+                })?;
+                crate::key_file::warn_if_others_can_read(path);
+                Ok(DataKeySource::Given {
+                    text: SecretString::from(text),
+                    from: format!("the data key file {}", path.display()),
+                })
+            }
+            (None, None) => Ok(DataKeySource::BesideDatabase),
         }
     }
 }
@@ -392,6 +458,15 @@ pub struct ServeArgs {
         global = true
     )]
     pub flood_hourly_cap: u32,
+    /// Days a hidden comment is kept: after that its author's name, email
+    /// and text are erased, as `deleteComment` erases them. `0` keeps them.
+    #[arg(
+        long,
+        env = "PARLEY_RETENTION_DAYS",
+        default_value_t = RetentionPolicy::default().hidden_days,
+        global = true
+    )]
+    pub retention_days: u32,
     /// Proxies whose `X-Forwarded-For` is believed: addresses or CIDR
     /// ranges, comma-separated.
     #[arg(
@@ -503,6 +578,7 @@ pub struct Settings {
     pub response_cache: bool,
     pub http_max_age_secs: u32,
     pub flood: FloodPolicy,
+    pub retention: RetentionPolicy,
     pub trusted_proxies: Vec<IpNet>,
     /// Time limits and caps of connections and WebSockets.
     pub connections: ConnectionLimits,
@@ -511,6 +587,8 @@ pub struct Settings {
     pub statement_counter: Option<Arc<AtomicU64>>,
     /// Signs login tokens; never printed (see `secrecy`).
     pub jwt_secret: Option<SecretString>,
+    /// Seals readers' emails and the server's secrets.
+    pub data_key: DataKeySource,
     pub admin: Option<AdminBootstrap>,
     /// Origins whose pages may call the API.
     pub cors_origins: CorsOrigins,
@@ -579,6 +657,9 @@ impl Settings {
                 interval: Duration::from_secs(serve.flood_interval_secs),
                 hourly_cap: serve.flood_hourly_cap,
             },
+            retention: RetentionPolicy {
+                hidden_days: serve.retention_days,
+            },
             trusted_proxies: serve.trusted_proxies.clone(),
             connections: ConnectionLimits {
                 header_timeout: Duration::from_secs(serve.header_timeout_secs),
@@ -593,6 +674,7 @@ impl Settings {
             },
             statement_counter: None,
             jwt_secret: secret_from_env("PARLEY_JWT_SECRET")?,
+            data_key: database.data_key()?,
             admin,
             cors_origins: CorsOrigins::parse(&serve.cors_origins)?,
             article_auto_create: serve.article_auto_create,
@@ -618,10 +700,12 @@ impl Settings {
             response_cache: defaults::RESPONSE_CACHE,
             http_max_age_secs: defaults::HTTP_MAX_AGE_SECS,
             flood: FloodPolicy::default(),
+            retention: RetentionPolicy::default(),
             trusted_proxies: Vec::new(),
             connections: ConnectionLimits::default(),
             statement_counter: None,
             jwt_secret: None,
+            data_key: DataKeySource::BesideDatabase,
             admin: None,
             cors_origins: CorsOrigins::default(),
             article_auto_create: false,

@@ -348,6 +348,8 @@ fn erased(id: Uuid, article: Uuid, status: CommentStatus, created_at: i64) -> co
         moderation_reasons: "[]".to_owned(),
         body_html: Some(String::new()),
         author_key: None,
+        email_key_id: None,
+        email_index: None,
     }
 }
 

@@ -9,6 +9,7 @@
 //! - [`store`]: the database, its entities and queries.
 //! - [`events`]: in-process notifications for subscriptions.
 //! - [`error`]: the error type and its documented codes.
+//! - [`key_file`]: where the data key comes from.
 //! - [`machine`]: facts about the machine, such as its cores.
 //! - [`commands`]: what each command-line command does.
 
@@ -21,6 +22,7 @@ pub mod error;
 pub mod events;
 pub mod graphql;
 pub mod http;
+pub mod key_file;
 pub mod machine;
 pub mod store;
 

@@ -18,8 +18,11 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 use anyhow::Context;
+use parley::app::{Opened, open_store};
 use parley::domain::accounts::{self, NewModerator};
+use parley::domain::email_privacy::Sealing;
 use parley::domain::{CommentStatus, ModeratorRole, formatting};
+use parley::key_file::DataKeySource;
 use parley::store::entities::{article, comment};
 use parley::store::{Store, articles, now_micros};
 use sea_orm::sea_query::{Expr, ExprTrait};
@@ -58,15 +61,25 @@ pub struct Seeded {
     pub seconds: f64,
 }
 
+/// The data key of every benchmark database: they are made and thrown away
+/// by the harness, and the servers it starts are given the same key.
+pub const DATA_KEY: &str = "pdk1_Puti7AGSY1UWJ70Q7AOr6XarRICyYVrmswaDaRdyt-M";
+
+/// The benchmark's database, opened as Parley opens it (migrated, its data
+/// key checked).
+async fn open(database_url: &str) -> anyhow::Result<Opened> {
+    open_store(database_url, &DataKeySource::given(DATA_KEY), None).await
+}
+
 /// Seeds an empty database; with `analyze`, SQLite also gets statistics.
 pub async fn seed(database_url: &str, analyze: bool) -> anyhow::Result<Seeded> {
     let started = Instant::now();
-    let store = Store::connect(database_url).await?;
-    store.migrate().await?;
+    let Opened { store, sealing } = open(database_url).await?;
 
     let now = now_micros();
     let mut writer = Writer {
         store: &store,
+        sealing,
         txn: None,
         batch: Vec::with_capacity(BATCH),
         in_transaction: 0,
@@ -180,6 +193,7 @@ async fn new_article(
 /// Writes comments in multi-row `INSERT`s, many to a transaction.
 struct Writer<'a> {
     store: &'a Store,
+    sealing: Sealing,
     txn: Option<DatabaseTransaction>,
     batch: Vec<comment::ActiveModel>,
     in_transaction: usize,
@@ -207,12 +221,15 @@ impl Writer<'_> {
         let n = self.written;
         let body = self.text.body(n);
         let html = formatting::format(&body).html;
+        let sealed = self
+            .sealing
+            .seal(id, &format!("reader{}@example.org", n % self.addresses));
         self.batch.push(comment::ActiveModel {
             id: Set(id),
             article_id: Set(article_id),
             parent_id: Set(parent_id),
             author_name: Set(self.text.name()),
-            author_email: Set(format!("reader{}@example.org", n % self.addresses)),
+            author_email: Set(sealed.value),
             body: Set(body),
             status: Set(status),
             created_at: Set(self.clock),
@@ -221,6 +238,8 @@ impl Writer<'_> {
             moderation_reasons: Set("[]".to_owned()),
             body_html: Set(Some(html)),
             author_key: Set(None),
+            email_key_id: Set(Some(sealed.key_id)),
+            email_index: Set(Some(sealed.index)),
         });
         self.written += 1;
         if status == CommentStatus::Approved {
@@ -403,8 +422,7 @@ pub fn growth_body(run: &str, n: u64) -> String {
 /// The growth scenario's empty database: the articles, no comment, and the
 /// moderator.
 pub async fn growth_articles(database_url: &str, slugs: &[String]) -> anyhow::Result<()> {
-    let store = Store::connect(database_url).await?;
-    store.migrate().await?;
+    let Opened { store, .. } = open(database_url).await?;
     let now = now_micros();
     let txn = store.begin_write().await?;
     for (n, slug) in slugs.iter().enumerate() {
@@ -442,7 +460,7 @@ pub async fn growth_comments(
     slugs: &[String],
     count: usize,
 ) -> anyhow::Result<usize> {
-    let store = Store::connect(database_url).await?;
+    let Opened { store, sealing } = open(database_url).await?;
     let mut ids = Vec::with_capacity(slugs.len());
     for slug in slugs {
         let article = articles::find_by_slug(store.db(), slug)
@@ -452,6 +470,7 @@ pub async fn growth_comments(
     }
     let mut writer = Writer {
         store: &store,
+        sealing,
         txn: None,
         batch: Vec::with_capacity(BATCH),
         in_transaction: 0,
@@ -494,8 +513,7 @@ pub async fn growth_comments(
 
 /// An empty database with one article, for the subscriber scenario.
 pub async fn one_article(database_url: &str, slug: &str) -> anyhow::Result<()> {
-    let store = Store::connect(database_url).await?;
-    store.migrate().await?;
+    let Opened { store, .. } = open(database_url).await?;
     let txn = store.begin_write().await?;
     new_article(&txn, slug, "Live", now_micros()).await?;
     txn.commit().await?;

@@ -51,6 +51,7 @@ pub async fn run(args: ServeParleyArgs) -> anyhow::Result<()> {
     let statements = Arc::new(AtomicU64::new(0));
     let mut settings = Settings::for_database(args.database_url);
     settings.listen = args.listen;
+    settings.data_key = parley::key_file::DataKeySource::given(crate::seed::DATA_KEY);
     settings.flood = FloodPolicy::off();
     settings.shutdown_grace = Duration::from_secs(1);
     settings.statement_counter = Some(statements.clone());

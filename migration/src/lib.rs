@@ -20,6 +20,7 @@ mod m20261207_000010_forget_email_history;
 mod m20261207_000011_audit_account_changes;
 mod m20261207_000012_moderation_rules;
 mod m20261207_000013_index_author_keys_with_status;
+mod m20261208_000014_seal_author_emails;
 
 /// Runs Parley's migrations in order.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000011_audit_account_changes::Migration),
             Box::new(m20261207_000012_moderation_rules::Migration),
             Box::new(m20261207_000013_index_author_keys_with_status::Migration),
+            Box::new(m20261208_000014_seal_author_emails::Migration),
         ]
     }
 }

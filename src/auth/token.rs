@@ -9,6 +9,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::store::sealing::DataKeys;
 use crate::store::{Store, secrets};
 
 const ISSUER: &str = "parley";
@@ -86,11 +87,11 @@ impl TokenKeys {
     }
 
     /// Keys from the secret generated once and stored in the database
-    /// beside the data, for when none is configured: restarts and other
+    /// beside the data (sealed under the data key), for when none is configured: restarts and other
     /// instances on the same database accept the same tokens.
-    pub async fn stored(store: &Store, ttl: TimeDelta) -> anyhow::Result<Self> {
+    pub async fn stored(store: &Store, keys: &DataKeys, ttl: TimeDelta) -> anyhow::Result<Self> {
         let candidate = hex::encode(rand::random::<[u8; 32]>());
-        let secret = secrets::get_or_insert(store.db(), GENERATED_SECRET_NAME, candidate)
+        let secret = secrets::get_or_insert(store.db(), keys, GENERATED_SECRET_NAME, candidate)
             .await
             .context("could not load the stored token-signing key")?;
         tracing::warn!(

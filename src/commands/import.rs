@@ -10,14 +10,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
+use crate::app::{Opened, open_store};
 use crate::config::ImportCommand;
 use crate::domain::import::{Summary, disqus, parley, wordpress};
-use crate::store::Store;
+use crate::key_file::DataKeySource;
 
 /// How often the progress line is redrawn.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(250);
 
-pub async fn run(database_url: &str, command: ImportCommand) -> anyhow::Result<()> {
+pub async fn run(
+    database_url: &str,
+    data_key: &DataKeySource,
+    command: ImportCommand,
+) -> anyhow::Result<()> {
     let path = match &command {
         ImportCommand::Wordpress(args) => args.file.clone(),
         ImportCommand::Disqus(args) | ImportCommand::Parley(args) => args.file.clone(),
@@ -35,17 +40,16 @@ pub async fn run(database_url: &str, command: ImportCommand) -> anyhow::Result<(
     let mut progress = Progress::new(size, read);
     let mut report = |summary: &Summary| progress.show(summary);
 
-    let store = Store::connect(database_url).await?;
-    store.migrate().await?;
+    let Opened { store, sealing } = open_store(database_url, data_key, None).await?;
     let summary = match command {
         ImportCommand::Wordpress(args) => {
             let options = wordpress::Options {
                 include_pingbacks: args.include_pingbacks,
             };
-            wordpress::import(&store, source, options, &mut report).await
+            wordpress::import(&store, &sealing, source, options, &mut report).await
         }
-        ImportCommand::Disqus(_) => disqus::import(&store, source, &mut report).await,
-        ImportCommand::Parley(_) => parley::import(&store, source, &mut report).await,
+        ImportCommand::Disqus(_) => disqus::import(&store, &sealing, source, &mut report).await,
+        ImportCommand::Parley(_) => parley::import(&store, &sealing, source, &mut report).await,
     };
     progress.done();
     store.close().await;

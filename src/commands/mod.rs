@@ -1,14 +1,15 @@
 //! The command-line commands: `serve` (the default), `moderator add`,
-//! `healthcheck`, `import`, `export` and `backup`.
+//! `healthcheck`, `import`, `export`, `backup` and `keys`.
 
 mod backup;
 mod export;
 mod healthcheck;
 mod import;
+mod keys;
 mod moderator_add;
 
 use crate::App;
-use crate::config::{Cli, Command, ModeratorCommand, Settings};
+use crate::config::{Cli, Command, KeysCommand, ModeratorCommand, Settings};
 
 /// Runs the command the command line asks for.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -20,8 +21,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Moderator(ModeratorCommand::Add(args))) => {
             moderator_add::run(&cli.database.url()?, args).await
         }
-        Some(Command::Import(command)) => import::run(&cli.database.url()?, command).await,
-        Some(Command::Export) => export::run(&cli.database.url()?).await,
+        Some(Command::Import(command)) => {
+            import::run(&cli.database.url()?, &cli.database.data_key()?, command).await
+        }
+        Some(Command::Export) => export::run(&cli.database.url()?, &cli.database.data_key()?).await,
+        Some(Command::Keys(KeysCommand::Generate)) => keys::generate(),
+        Some(Command::Keys(KeysCommand::Rotate)) => {
+            keys::rotate(&cli.database.url()?, &cli.database.data_key()?).await
+        }
         Some(Command::Backup(args)) => backup::run(&cli.database.url()?, args).await,
         Some(Command::Healthcheck(args)) => healthcheck::run(cli.serve.listen, &args).await,
     }

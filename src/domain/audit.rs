@@ -26,11 +26,13 @@ pub enum Action {
     EditComment,
     /// An author took their comment back within the edit window.
     WithdrawComment,
+    /// Parley erased a comment hidden for longer than the retention period.
+    EraseExpired,
 }
 
 impl Action {
     /// Every action, in the order the API lists them.
-    pub const ALL: [Self; 13] = [
+    pub const ALL: [Self; 14] = [
         Self::ApproveComment,
         Self::HideComment,
         Self::DeleteComment,
@@ -44,6 +46,7 @@ impl Action {
         Self::UnbanAuthor,
         Self::EditComment,
         Self::WithdrawComment,
+        Self::EraseExpired,
     ];
 
     /// The name stored in the log.
@@ -62,6 +65,7 @@ impl Action {
             Self::UnbanAuthor => "UNBAN_AUTHOR",
             Self::EditComment => "EDIT_COMMENT",
             Self::WithdrawComment => "WITHDRAW_COMMENT",
+            Self::EraseExpired => "ERASE_EXPIRED",
         }
     }
 
@@ -77,6 +81,8 @@ pub enum Actor {
     Moderator(Uuid),
     /// The author of the comment, proving it with their token.
     Author,
+    /// Parley itself, applying the retention period.
+    Retention,
 }
 
 /// What an action was done to.
@@ -147,7 +153,7 @@ pub async fn record(
         audit::Entry {
             moderator_id: match actor {
                 Actor::Moderator(id) => Some(id),
-                Actor::Author => None,
+                Actor::Author | Actor::Retention => None,
             },
             action: action.as_str(),
             comment_id,

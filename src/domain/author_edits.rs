@@ -18,6 +18,7 @@ use crate::store::{Store, articles, comments, now_micros};
 
 use super::audit::{self, Action, Actor, Subject};
 use super::author_token::AuthorToken;
+use super::email_privacy::Sealing;
 use super::flood::Fingerprints;
 use super::moderation_rules::{self, Facts};
 use super::moderation_settings::{Settings, SettingsCache};
@@ -32,6 +33,7 @@ pub const MAX_EDITS: u64 = 10;
 pub struct EditRules<'a> {
     pub settings: &'a SettingsCache,
     pub fingerprints: &'a Fingerprints,
+    pub sealing: &'a Sealing,
 }
 
 /// The one answer to an edit or withdrawal without the proof: the same
@@ -101,14 +103,20 @@ pub async fn edit(
     let article = articles::lock_for_update(&txn, comment.article_id)
         .await?
         .ok_or(AppError::NotFound("article"))?;
-    let email = comment.author_email.clone();
+    let email = rules
+        .sealing
+        .open(comment.id, &comment.author_email)?
+        .unwrap_or_default();
     let banned = super::bans::is_banned(&txn, rules.fingerprints, &email).await?;
     let proven = article_policy::trusts(&settings, &article)
-        && match comment.author_key.as_deref() {
-            Some(key) => {
-                comments::approved_with_author_key(&txn, key, &email, Some(comment.id)).await?
+        && match (
+            comment.author_key.as_deref(),
+            comment.email_index.as_deref(),
+        ) {
+            (Some(key), Some(index)) => {
+                comments::approved_with_author_key(&txn, key, index, Some(comment.id)).await?
             }
-            None => false,
+            _ => false,
         };
     let decision = moderation_rules::decide(
         &settings,

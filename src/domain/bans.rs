@@ -19,6 +19,7 @@ use crate::store::entities::{ban, comment};
 use crate::store::{Store, bans, comments, moderators, now_micros};
 
 use super::audit::{self, Action, Actor, Subject};
+use super::email_privacy::Sealing;
 use super::flood::Fingerprints;
 use super::{Page, PageRequest};
 
@@ -53,10 +54,10 @@ pub struct BanView {
 /// Bans the author of comment `comment_id`. Banning an author who is
 /// banned already changes nothing and answers the existing ban.
 /// Moderators only; audited.
-#[tracing::instrument(skip(store, fingerprints, viewer, reason), fields(by = ?viewer.moderator_id()))]
+#[tracing::instrument(skip(store, sealing, viewer, reason), fields(by = ?viewer.moderator_id()))]
 pub async fn ban(
     store: &Store,
-    fingerprints: &Fingerprints,
+    sealing: &Sealing,
     viewer: &Viewer,
     comment_id: &str,
     reason: Option<&str>,
@@ -68,7 +69,10 @@ pub async fn ban(
     let comment = comments::find(&txn, id)
         .await?
         .ok_or(AppError::NotFound("comment"))?;
-    let key = email_key(fingerprints, &comment.author_email);
+    let email = sealing
+        .open(comment.id, &comment.author_email)?
+        .unwrap_or_default();
+    let key = email_key(sealing.fingerprints(), &email);
     let fresh = ban::Model {
         id: Uuid::now_v7(),
         email_key: key.clone(),

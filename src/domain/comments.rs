@@ -11,6 +11,7 @@ use crate::store::{Store, articles, comments, now_micros};
 
 use super::article_auto_create::ArticlePage;
 use super::author_token::AuthorToken;
+use super::email_privacy::Sealing;
 use super::flood::{self, Fingerprints, FloodPolicy};
 use super::moderation_rules::{self, Facts};
 use super::moderation_settings::SettingsCache;
@@ -66,6 +67,7 @@ pub struct PostRules<'a> {
     pub settings: &'a SettingsCache,
     pub flood: &'a FloodPolicy,
     pub fingerprints: &'a Fingerprints,
+    pub sealing: &'a Sealing,
     pub client: Option<IpAddr>,
     /// The listed origins when the first comment on an unknown slug may
     /// create its article (`--article-auto-create`); `None` otherwise.
@@ -149,7 +151,7 @@ pub async fn post(
                 && comments::approved_with_author_key(
                     store.db(),
                     &author_key,
-                    email.as_str(),
+                    &rules.sealing.blind_index(email.as_str()),
                     None,
                 )
                 .await?,
@@ -203,6 +205,7 @@ pub async fn post(
         ));
     }
     flood::admit(&txn, rules.flood, rules.fingerprints, rules.client, now).await?;
+    let sealed = rules.sealing.seal(id, email.as_str());
     let stored = comments::insert(
         &txn,
         comment::Model {
@@ -210,7 +213,7 @@ pub async fn post(
             article_id: article.id,
             parent_id,
             author_name: name.into_inner(),
-            author_email: email.into_inner(),
+            author_email: sealed.value,
             body: body.into_inner(),
             status,
             created_at: now,
@@ -219,6 +222,8 @@ pub async fn post(
             moderation_reasons: moderation_rules::to_stored(&decision.reasons),
             body_html: Some(formatted.html),
             author_key: Some(author_key),
+            email_key_id: Some(sealed.key_id),
+            email_index: Some(sealed.index),
         },
     )
     .await?;

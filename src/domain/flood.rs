@@ -16,6 +16,7 @@ use sea_orm::ConnectionTrait;
 use sha2::Sha256;
 
 use crate::error::AppResult;
+use crate::store::sealing::DataKeys;
 use crate::store::{Store, post_marks, secrets};
 
 use super::rate_window;
@@ -56,7 +57,7 @@ impl FloodPolicy {
 }
 
 /// Keyed hashes of personal data (HMAC-SHA256 under a key generated once
-/// and kept in the database), so that two posts from one address can be
+/// and kept in the database, sealed under the data key), so that two posts from one address can be
 /// told apart from two posts from two addresses without storing either.
 #[derive(Clone)]
 pub struct Fingerprints {
@@ -71,9 +72,10 @@ impl std::fmt::Debug for Fingerprints {
 
 impl Fingerprints {
     /// The key shared by every instance on this database.
-    pub async fn stored(store: &Store) -> anyhow::Result<Self> {
+    pub async fn stored(store: &Store, keys: &DataKeys) -> anyhow::Result<Self> {
         let candidate = hex::encode(rand::random::<[u8; 32]>());
-        let key = secrets::get_or_insert(store.db(), FINGERPRINT_SECRET_NAME, candidate).await?;
+        let key =
+            secrets::get_or_insert(store.db(), keys, FINGERPRINT_SECRET_NAME, candidate).await?;
         Ok(Self {
             key: key.into_bytes(),
         })

@@ -49,6 +49,8 @@ pub struct Services {
     pub settings: crate::domain::moderation_settings::SettingsCache,
     pub flood: FloodPolicy,
     pub fingerprints: Fingerprints,
+    /// Seals and opens authors' emails.
+    pub sealing: crate::domain::email_privacy::Sealing,
     /// The listed CORS origins when `--article-auto-create` is on.
     pub auto_create: Option<crate::domain::origins::CorsOrigins>,
 }

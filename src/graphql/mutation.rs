@@ -27,6 +27,7 @@ impl Mutation {
             settings: &services.settings,
             flood: &services.flood,
             fingerprints: &services.fingerprints,
+            sealing: &services.sealing,
             client: ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
             auto_create: services.auto_create.as_ref(),
         };
@@ -178,7 +179,7 @@ impl Mutation {
         let services = services(ctx);
         let ban = bans::ban(
             &services.store,
-            &services.fingerprints,
+            &services.sealing,
             viewer(ctx),
             &comment_id,
             reason.as_deref(),
@@ -292,5 +293,6 @@ fn edit_rules(services: &super::Services) -> author_edits::EditRules<'_> {
     author_edits::EditRules {
         settings: &services.settings,
         fingerprints: &services.fingerprints,
+        sealing: &services.sealing,
     }
 }

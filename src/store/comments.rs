@@ -1,7 +1,7 @@
 //! Queries on comments: the threaded reads readers make on every page view,
 //! the moderation queue, and the writes of posting and moderating.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Func, Order};
+use sea_orm::sea_query::{Expr, ExprTrait, Order};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
     IdenStatic, QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
@@ -298,6 +298,8 @@ pub async fn insert(
         moderation_reasons: Set(model.moderation_reasons),
         body_html: Set(model.body_html),
         author_key: Set(model.author_key),
+        email_key_id: Set(model.email_key_id),
+        email_index: Set(model.email_index),
     }
     .insert(db)
     .await?;
@@ -408,13 +410,13 @@ pub async fn add_to_reply_count(
     Ok(())
 }
 
-/// Whether an APPROVED comment was posted with this author key and this
-/// email (in any case), other than `except`: the proof a trusted returning
-/// author gives.
+/// Whether an APPROVED comment was posted with this author key and an
+/// email of this blind index, other than `except`: the proof a trusted
+/// returning author gives.
 pub async fn approved_with_author_key(
     db: &impl ConnectionTrait,
     author_key: &str,
-    email: &str,
+    email_index: &str,
     except: Option<Uuid>,
 ) -> Result<bool, DbErr> {
     let mut query = Comment::find();
@@ -426,7 +428,7 @@ pub async fn approved_with_author_key(
         .column(Column::Id)
         .filter(Column::AuthorKey.eq(author_key))
         .filter(Column::Status.eq(CommentStatus::Approved))
-        .filter(Expr::expr(Func::lower(Expr::col(Column::AuthorEmail))).eq(email.to_lowercase()))
+        .filter(Column::EmailIndex.eq(email_index))
         .limit(1)
         .into_tuple::<Uuid>()
         .one(db)
@@ -529,4 +531,107 @@ pub async fn exists(db: &impl ConnectionTrait, id: Uuid) -> Result<bool, DbErr> 
         .one(db)
         .await?;
     Ok(found.is_some())
+}
+
+/// An author's email as stored, for sealing it (again).
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct StoredEmail {
+    pub id: Uuid,
+    pub author_email: String,
+    pub email_key_id: Option<String>,
+}
+
+/// Up to `limit` comments whose email is not sealed by the key `key_id`
+/// (stored before sealing existed, or by another key), after `after` in id
+/// order.
+pub async fn emails_not_sealed_by(
+    db: &impl ConnectionTrait,
+    key_id: &str,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<StoredEmail>, DbErr> {
+    let mut query = Comment::find()
+        .select_only()
+        .columns([Column::Id, Column::AuthorEmail, Column::EmailKeyId])
+        .filter(Column::AuthorEmail.ne(""))
+        .filter(
+            Column::EmailKeyId
+                .is_null()
+                .or(Column::EmailKeyId.ne(key_id)),
+        );
+    if let Some(after) = after {
+        query = query.filter(Column::Id.gt(after));
+    }
+    query
+        .order_by_asc(Column::Id)
+        .limit(limit)
+        .into_model::<StoredEmail>()
+        .all(db)
+        .await
+}
+
+/// Replaces a comment's email with its sealed form, unless it changed since
+/// it was read (`was`); whether it was replaced.
+pub async fn reseal_email(
+    db: &impl ConnectionTrait,
+    was: &StoredEmail,
+    sealed: String,
+    key_id: &str,
+    index: String,
+) -> Result<bool, DbErr> {
+    let result = Comment::update_many()
+        .col_expr(Column::AuthorEmail, Expr::value(sealed))
+        .col_expr(Column::EmailKeyId, Expr::value(key_id))
+        .col_expr(Column::EmailIndex, Expr::value(index))
+        .filter(Column::Id.eq(was.id))
+        .filter(Column::AuthorEmail.eq(was.author_email.as_str()))
+        .exec(db)
+        .await?;
+    Ok(result.rows_affected == 1)
+}
+
+/// The ids of the data keys that sealed some comment's email.
+pub async fn email_key_ids(db: &impl ConnectionTrait) -> Result<Vec<String>, DbErr> {
+    Comment::find()
+        .select_only()
+        .column(Column::EmailKeyId)
+        .filter(Column::EmailKeyId.is_not_null())
+        .distinct()
+        .into_tuple::<String>()
+        .all(db)
+        .await
+}
+
+/// Whether some comment's email is stored as it was typed (before sealing
+/// existed).
+pub async fn any_email_unsealed(db: &impl ConnectionTrait) -> Result<bool, DbErr> {
+    let found = Comment::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::AuthorEmail.ne(""))
+        .filter(Column::EmailKeyId.is_null())
+        .limit(1)
+        .into_tuple::<Uuid>()
+        .one(db)
+        .await?;
+    Ok(found.is_some())
+}
+
+/// Up to `limit` comments hidden, and unchanged since, before `before`
+/// (microseconds), the longest hidden first.
+pub async fn hidden_before(
+    db: &impl ConnectionTrait,
+    before: i64,
+    limit: u64,
+) -> Result<Vec<Uuid>, DbErr> {
+    Comment::find()
+        .select_only()
+        .column(Column::Id)
+        .filter(Column::Status.eq(CommentStatus::Hidden))
+        .filter(Column::UpdatedAt.lt(before))
+        .order_by_asc(Column::UpdatedAt)
+        .limit(limit)
+        .into_tuple::<Uuid>()
+        .all(db)
+        .await
 }

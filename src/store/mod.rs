@@ -15,6 +15,7 @@ pub mod login_failures;
 pub mod moderators;
 pub mod page;
 pub mod post_marks;
+pub mod sealing;
 pub mod secrets;
 pub mod settings;
 pub mod tokens;
@@ -39,6 +40,10 @@ const POSTGRES_POOL_SIZE: u32 = 10;
 
 /// The PostgreSQL advisory lock that serialises migrations ("parley" in ASCII).
 const MIGRATION_LOCK: i64 = 0x7061_726c_6579;
+
+/// The PostgreSQL advisory lock held by the instance applying the retention
+/// period ("erase" in ASCII).
+const RETENTION_LOCK: i64 = 0x65_7261_7365;
 
 /// How often opening the database is tried while SQLite reports it locked.
 const CONNECT_ATTEMPTS: u32 = 8;
@@ -292,6 +297,46 @@ impl Store {
             checkpoints.asked.fetch_add(1, Ordering::SeqCst);
             checkpoints.wake.notify_one();
         }
+    }
+
+    /// Takes, for the rest of `txn`, the lock that lets one instance at a
+    /// time apply the retention period; `false` if another holds it. SQLite
+    /// has one writer anyway.
+    pub async fn try_lock_retention(&self, txn: &DatabaseTransaction) -> Result<bool, DbErr> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(true);
+        }
+        let row = txn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                format!("SELECT pg_try_advisory_xact_lock({RETENTION_LOCK}) AS locked"),
+            ))
+            .await?;
+        Ok(row
+            .map(|row| row.try_get::<bool>("", "locked"))
+            .transpose()?
+            .unwrap_or(false))
+    }
+
+    /// Rewrites the tables of personal data so that no copy of a value
+    /// replaced in them lingers in free space: after emails stored as typed
+    /// are sealed on upgrade (written, perhaps, before `secure_delete`).
+    /// SQLite rebuilds the whole file (`VACUUM`), then the log is
+    /// truncated; PostgreSQL rewrites the two tables (`VACUUM FULL`, which
+    /// holds them for the while). Runs once, before the server serves.
+    pub async fn rewrite_personal_data(&self) -> Result<(), DbErr> {
+        match self.backend() {
+            DbBackend::Postgres => {
+                self.db
+                    .execute_unprepared("VACUUM FULL comments, server_secrets")
+                    .await?;
+            }
+            _ => {
+                self.db.execute_unprepared("VACUUM").await?;
+                self.purge_erased_pages();
+            }
+        }
+        Ok(())
     }
 
     /// Starts a read-only transaction that sees one moment of the database

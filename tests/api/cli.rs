@@ -213,8 +213,13 @@ fn an_unreachable_postgres_is_named_with_the_reason_at_once() {
     let dir = tempfile::tempdir().unwrap();
     let port = closed_port();
     let url = format!("postgres://parley:hunter2@127.0.0.1:{port}/parley");
+    let key = parley::store::sealing::DataKeys::generate();
 
-    let run = parley(dir.path(), &[], &[("DATABASE_URL", &url)]);
+    let run = parley(
+        dir.path(),
+        &[],
+        &[("DATABASE_URL", &url), ("PARLEY_DATA_KEY", &key)],
+    );
 
     let message = run.plain_failure();
     assert!(
@@ -231,6 +236,30 @@ fn an_unreachable_postgres_is_named_with_the_reason_at_once() {
         "took {:?}",
         run.took
     );
+}
+
+#[test]
+fn postgres_without_a_data_key_says_how_to_make_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("postgres://parley@127.0.0.1:{}/parley", closed_port());
+
+    let run = parley(dir.path(), &[], &[("DATABASE_URL", &url)]);
+    let message = run.plain_failure();
+    assert!(message.contains("PostgreSQL needs a data key"), "{message}");
+    assert!(message.contains("parley keys generate"), "{message}");
+
+    // A key that is not one is refused without being shown.
+    let run = parley(
+        dir.path(),
+        &[],
+        &[("DATABASE_URL", &url), ("PARLEY_DATA_KEY", "pdk1_hunter2")],
+    );
+    let message = run.plain_failure();
+    assert!(
+        message.contains("PARLEY_DATA_KEY cannot be used"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
 }
 
 #[test]
@@ -610,6 +639,7 @@ async fn the_admin_password_can_come_from_a_file(backend: Backend) {
         .current_dir(dir.path())
         .env_clear()
         .env("DATABASE_URL", &db.url)
+        .envs(db.key_env())
         .env("PARLEY_LISTEN", format!("127.0.0.1:{port}"))
         .env("PARLEY_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("PARLEY_ADMIN_PASSWORD_FILE", &secret)

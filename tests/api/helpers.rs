@@ -66,6 +66,9 @@ pub fn postgres_url() -> Option<String> {
 /// A database made for one test, removed when the test ends.
 pub struct TestDb {
     pub url: String,
+    /// The data key servers on a PostgreSQL database are given (a SQLite
+    /// one gets its key file beside it).
+    pub data_key: Option<String>,
     _dir: Option<tempfile::TempDir>,
     postgres: Option<(String, String)>,
 }
@@ -78,6 +81,7 @@ impl TestDb {
                 let url = format!("sqlite://{}", dir.path().join("parley.db").display());
                 Self {
                     url,
+                    data_key: None,
                     _dir: Some(dir),
                     postgres: None,
                 }
@@ -98,6 +102,7 @@ impl TestDb {
                 url.set_path(&name);
                 Self {
                     url: url.into(),
+                    data_key: Some(parley::store::sealing::DataKeys::generate()),
                     _dir: None,
                     postgres: Some((admin_url, name)),
                 }
@@ -106,9 +111,10 @@ impl TestDb {
     }
 
     /// A database someone else made and will remove.
-    pub fn external(url: String) -> TestDb {
+    pub fn external(url: String, data_key: Option<String>) -> TestDb {
         TestDb {
             url,
+            data_key,
             _dir: None,
             postgres: None,
         }
@@ -118,9 +124,26 @@ impl TestDb {
     pub fn reuse(other: &TestDb) -> TestDb {
         TestDb {
             url: other.url.clone(),
+            data_key: other.data_key.clone(),
             _dir: None,
             postgres: None,
         }
+    }
+
+    /// The environment a `parley` process on this database needs besides
+    /// `DATABASE_URL`: the data key, on PostgreSQL.
+    pub fn key_env(&self) -> Vec<(&'static str, String)> {
+        self.data_key
+            .iter()
+            .map(|key| ("PARLEY_DATA_KEY", key.clone()))
+            .collect()
+    }
+
+    /// The SQLite database's file, if it is one.
+    pub fn sqlite_path(&self) -> Option<std::path::PathBuf> {
+        self.url
+            .strip_prefix("sqlite://")
+            .map(std::path::PathBuf::from)
     }
 
     /// A direct connection, to look at what is stored. Its statements are
@@ -226,6 +249,9 @@ pub struct TestApp {
 /// Default settings for tests: pre-moderation and a bootstrap admin.
 pub fn test_settings(db: &TestDb) -> Settings {
     let mut settings = Settings::for_database(db.url.clone());
+    if let Some(key) = &db.data_key {
+        settings.data_key = parley::key_file::DataKeySource::given(key.clone());
+    }
     // Tests post from one address many times a second; the flood tests
     // turn it back on.
     settings.flood = parley::domain::flood::FloodPolicy::off();
@@ -451,12 +477,25 @@ impl TestApp {
 
     /// Posts a valid comment and returns its id.
     pub async fn post(&self, slug: &str, author: &str, body: &str, parent: Option<&str>) -> String {
+        let email = format!("{}@readers.example", author.to_lowercase().replace(' ', "."));
+        self.post_from(slug, author, &email, body, parent).await
+    }
+
+    /// Posts a valid comment from `email` and returns its id.
+    pub async fn post_from(
+        &self,
+        slug: &str,
+        author: &str,
+        email: &str,
+        body: &str,
+        parent: Option<&str>,
+    ) -> String {
         let answer = self
             .post_comment(json!({
                 "articleSlug": slug,
                 "parentId": parent,
                 "authorName": author,
-                "authorEmail": format!("{}@readers.example", author.to_lowercase().replace(' ', ".")),
+                "authorEmail": email,
                 "body": body,
             }))
             .await;

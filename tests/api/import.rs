@@ -23,13 +23,15 @@ fn fixture(name: &str) -> PathBuf {
 }
 
 /// Runs `parley ARGS` on the database at `database_url`.
-async fn parley(database_url: &str, args: &[&str]) -> Output {
-    let url = database_url.to_owned();
+async fn parley(db: &TestDb, args: &[&str]) -> Output {
+    let url = db.url.clone();
+    let keys = db.key_env();
     let args: Vec<String> = args.iter().map(|a| (*a).to_owned()).collect();
     tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_parley"))
             .args(&args)
             .env("DATABASE_URL", url)
+            .envs(keys)
             .env("RUST_LOG", "info")
             .output()
             .expect("parley runs")
@@ -105,8 +107,8 @@ async fn wordpress_import_brings_threads_statuses_and_dates_and_a_second_run_add
     let file = fixture("wordpress.xml");
     let file = file.to_str().unwrap();
 
-    let first = parley(&db.url, &["import", "wordpress", file]).await;
-    let second = parley(&db.url, &["import", "wordpress", file]).await;
+    let first = parley(&db, &["import", "wordpress", file]).await;
+    let second = parley(&db, &["import", "wordpress", file]).await;
 
     assert_success(&first);
     let summary = stdout(&first);
@@ -191,7 +193,7 @@ async fn wordpress_pingbacks_and_trackbacks_come_in_when_asked_for(backend: Back
     let file = fixture("wordpress.xml");
 
     let output = parley(
-        &db.url,
+        &db,
         &[
             "import",
             "wordpress",
@@ -227,8 +229,8 @@ async fn disqus_import_brings_threads_and_moves_up_replies_to_deleted_posts(back
     let file = fixture("disqus.xml");
     let file = file.to_str().unwrap();
 
-    let first = parley(&db.url, &["import", "disqus", file]).await;
-    let second = parley(&db.url, &["import", "disqus", file]).await;
+    let first = parley(&db, &["import", "disqus", file]).await;
+    let second = parley(&db, &["import", "disqus", file]).await;
 
     assert_success(&first);
     let summary = stdout(&first);
@@ -295,16 +297,16 @@ async fn export_then_import_into_a_fresh_database_gives_the_same_export(backend:
     app.post("tides", "Held Reader", "Still waiting.", None)
         .await;
     let source = app.stop().await;
-    let exported = parley(&source.url, &["export"]).await;
+    let exported = parley(&source, &["export"]).await;
     assert_success(&exported);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("parley.jsonl");
     std::fs::write(&file, &exported.stdout).unwrap();
     let target = TestDb::create(backend).await;
 
-    let imported = parley(&target.url, &["import", "parley", file.to_str().unwrap()]).await;
-    let reimported = parley(&target.url, &["import", "parley", file.to_str().unwrap()]).await;
-    let exported_again = parley(&target.url, &["export"]).await;
+    let imported = parley(&target, &["import", "parley", file.to_str().unwrap()]).await;
+    let reimported = parley(&target, &["import", "parley", file.to_str().unwrap()]).await;
+    let exported_again = parley(&target, &["export"]).await;
 
     assert!(
         stderr(&exported).contains("personal data"),
@@ -411,7 +413,7 @@ async fn import_refuses_files_of_another_format_or_cut_short_with_a_message() {
         ),
     ];
     for (args, message) in cases {
-        let output = parley(&db.url, &args).await;
+        let output = parley(&db, &args).await;
 
         assert!(!output.status.success(), "{args:?}");
         assert!(
@@ -434,8 +436,8 @@ async fn backup_copies_a_running_sqlite_database_and_never_overwrites() {
     let copy = dir.path().join("copy.db");
     let copy_arg = copy.to_str().unwrap();
 
-    let made = parley(&app.db.url, &["backup", copy_arg]).await;
-    let again = parley(&app.db.url, &["backup", copy_arg]).await;
+    let made = parley(&app.db, &["backup", copy_arg]).await;
+    let again = parley(&app.db, &["backup", copy_arg]).await;
 
     assert_success(&made);
     assert!(!again.status.success());
@@ -444,8 +446,19 @@ async fn backup_copies_a_running_sqlite_database_and_never_overwrites() {
         "{}",
         stderr(&again)
     );
+    assert!(
+        stderr(&made).contains("is not in the copy"),
+        "the backup says where its key is: {}",
+        stderr(&made)
+    );
+    let key_file = parley::key_file::key_file_of(&app.db.sqlite_path().unwrap());
+    assert!(
+        !parley::key_file::key_file_of(&copy).exists(),
+        "the key is not copied beside the data"
+    );
+    let key = std::fs::read_to_string(key_file).unwrap();
     app.stop().await;
-    let backup = TestDb::external(format!("sqlite://{copy_arg}"));
+    let backup = TestDb::external(format!("sqlite://{copy_arg}"), Some(key));
     let restored = start_on(&backup).await;
     let harbour = thread(&restored, "harbour").await;
     assert_eq!(names(&harbour["comments"]), ["Rhona Mair"]);
@@ -460,7 +473,7 @@ async fn backup_on_postgresql_points_to_pg_dump() {
     }
     let db = TestDb::create(Backend::Postgres).await;
 
-    let output = parley(&db.url, &["backup", "/tmp/never-written.db"]).await;
+    let output = parley(&db, &["backup", "/tmp/never-written.db"]).await;
 
     assert!(!output.status.success());
     assert!(stderr(&output).contains("pg_dump"), "{}", stderr(&output));

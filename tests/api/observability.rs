@@ -352,7 +352,7 @@ async fn flood_refusals_are_logged(backend: Backend) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn logs_can_be_json_lines_carrying_the_request_id() {
     let db = TestDb::create(Backend::Sqlite).await;
-    let server = Server::start_with_env(&db.url, &[("PARLEY_LOG_FORMAT", "json")]).await;
+    let server = Server::start_with_env(&db, &[("PARLEY_LOG_FORMAT", "json")]).await;
     let id = format!("json-{}", uuid::Uuid::now_v7().simple());
     let response = reqwest::Client::new()
         .post(format!("{}/graphql", server.base))

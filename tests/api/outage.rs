@@ -159,7 +159,10 @@ async fn a_database_outage_fails_fast_and_heals_by_itself() {
         return;
     };
     cluster.start();
-    let db = TestDb::external(cluster.url());
+    let db = TestDb::external(
+        cluster.url(),
+        Some(parley::store::sealing::DataKeys::generate()),
+    );
     let settings = test_settings(&db);
     let app = start(db, settings).await;
     let token = app.admin_token().await;

@@ -35,19 +35,20 @@ pub(crate) struct Server {
 }
 
 impl Server {
-    async fn start(database_url: &str) -> Server {
-        Self::start_with_env(database_url, &[]).await
+    async fn start(db: &TestDb) -> Server {
+        Self::start_with_env(db, &[]).await
     }
 
     /// Starts the binary with extra environment variables.
-    pub(crate) async fn start_with_env(database_url: &str, env: &[(&str, &str)]) -> Server {
+    pub(crate) async fn start_with_env(db: &TestDb, env: &[(&str, &str)]) -> Server {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
             .local_addr()
             .unwrap()
             .port();
         let mut child = Command::new(env!("CARGO_BIN_EXE_parley"))
-            .env("DATABASE_URL", database_url)
+            .env("DATABASE_URL", &db.url)
+            .envs(db.key_env())
             .env("PARLEY_LISTEN", format!("127.0.0.1:{port}"))
             .env("PARLEY_ADMIN_EMAIL", ADMIN_EMAIL)
             .env("PARLEY_ADMIN_PASSWORD", ADMIN_PASSWORD)
@@ -154,7 +155,7 @@ async fn gql_at(base: &str, token: Option<&str>, query: &str, variables: Value) 
 
 async fn sigterm_stops_the_server_cleanly(backend: Backend) {
     let db = TestDb::create(backend).await;
-    let server = Server::start(&db.url).await;
+    let server = Server::start(&db).await;
 
     let (exit, log, _) = terminate(server).await;
 
@@ -250,7 +251,7 @@ const POST: &str =
 
 async fn a_request_in_flight_finishes_after_sigterm(backend: Backend) {
     let db = TestDb::create(backend).await;
-    let server = Server::start_with_env(&db.url, &[LOG_REQUESTS]).await;
+    let server = Server::start_with_env(&db, &[LOG_REQUESTS]).await;
     create_article(&server, "stopping").await;
     let conn = db.connect().await;
     let lock = hold_up_posts(&conn, "stopping").await;
@@ -289,11 +290,8 @@ async fn a_request_in_flight_finishes_after_sigterm(backend: Backend) {
 
 async fn the_shutdown_grace_period_ends_a_request_that_overruns_it(backend: Backend) {
     let db = TestDb::create(backend).await;
-    let server = Server::start_with_env(
-        &db.url,
-        &[("PARLEY_SHUTDOWN_GRACE_SECS", "1"), LOG_REQUESTS],
-    )
-    .await;
+    let server =
+        Server::start_with_env(&db, &[("PARLEY_SHUTDOWN_GRACE_SECS", "1"), LOG_REQUESTS]).await;
     create_article(&server, "stopping").await;
     let conn = db.connect().await;
     let lock = hold_up_posts(&conn, "stopping").await;
@@ -323,7 +321,7 @@ async fn acknowledged_comments_survive_sigkill(backend: Backend) {
     let db = TestDb::create(backend).await;
     let mut acknowledged: Vec<String> = Vec::new();
     for round in 0..ROUNDS {
-        let server = Server::start(&db.url).await;
+        let server = Server::start(&db).await;
         if round == 0 {
             create_article(&server, "crash").await;
         }
@@ -408,5 +406,5 @@ async fn acknowledged_comments_survive_sigkill(backend: Backend) {
         assert_eq!(check.try_get_by_index::<String>(0).unwrap(), "ok");
     }
     // The server comes back once more on what the crashes left.
-    Server::start(&db.url).await.kill();
+    Server::start(&db).await.kill();
 }

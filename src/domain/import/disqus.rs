@@ -14,6 +14,7 @@ use uuid::Uuid;
 use super::html_text::{self, Newlines};
 use super::xml::{self, Step, XmlStream};
 use super::{Importer, Origin, Skip, SourceArticle, SourceComment, Summary};
+use crate::domain::email_privacy::Sealing;
 use crate::domain::{CommentStatus, Store};
 
 /// Posts between two calls of the progress callback.
@@ -52,6 +53,7 @@ struct Post {
 /// then.
 pub async fn import<R: BufRead>(
     store: &Store,
+    sealing: &Sealing,
     source: R,
     progress: &mut dyn FnMut(&Summary),
 ) -> anyhow::Result<Summary> {
@@ -65,6 +67,7 @@ pub async fn import<R: BufRead>(
     }
     let mut importer = Importer::new(
         store,
+        sealing,
         Origin::Derived {
             format: "disqus",
             site: "disqus.com".to_owned(),

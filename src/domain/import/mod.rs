@@ -25,6 +25,7 @@ use sea_orm::DatabaseTransaction;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use super::email_privacy::Sealing;
 use crate::events::CommentEvents;
 use crate::store::entities::{article, comment};
 use crate::store::{Store, articles, comments, now_micros};
@@ -221,6 +222,7 @@ struct Ready {
 /// Writes what the readers find, in batches, and counts it.
 pub struct Importer<'a> {
     store: &'a Store,
+    sealing: &'a Sealing,
     events: CommentEvents,
     origin: Origin,
     txn: Option<DatabaseTransaction>,
@@ -240,9 +242,10 @@ pub struct Importer<'a> {
 }
 
 impl<'a> Importer<'a> {
-    pub fn new(store: &'a Store, origin: Origin) -> Self {
+    pub fn new(store: &'a Store, sealing: &'a Sealing, origin: Origin) -> Self {
         Self {
             store,
+            sealing,
             events: CommentEvents::standalone(),
             origin,
             txn: None,
@@ -362,7 +365,7 @@ impl<'a> Importer<'a> {
             return Ok(());
         };
         let parent = self.parent_id(&source);
-        let row = match check(id, article, parent, source) {
+        let row = match check(self.sealing, id, article, parent, source) {
             Ok(row) => row,
             Err(reason) => {
                 self.summary.skip("comments", reason);
@@ -516,6 +519,7 @@ impl<'a> Importer<'a> {
 
 /// A source's comment checked as a posted one is, and made into a row.
 fn check(
+    sealing: &Sealing,
     id: Uuid,
     article: Uuid,
     parent: Option<Uuid>,
@@ -535,12 +539,13 @@ fn check(
         why: "missing or not a date".to_owned(),
     })?;
     let formatted = formatting::format(body.as_str());
+    let sealed = sealing.seal(id, email.as_str());
     Ok(comment::Model {
         id,
         article_id: article,
         parent_id: parent,
         author_name: name.into_inner(),
-        author_email: email.into_inner(),
+        author_email: sealed.value,
         body: body.into_inner(),
         status: source.status,
         created_at,
@@ -549,6 +554,8 @@ fn check(
         moderation_reasons: source.moderation_reasons.unwrap_or_else(|| "[]".to_owned()),
         body_html: Some(formatted.html),
         author_key: None,
+        email_key_id: Some(sealed.key_id),
+        email_index: Some(sealed.index),
     })
 }
 

@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::{Importer, Origin, Skip, SourceArticle, SourceComment, Summary};
+use crate::domain::email_privacy::Sealing;
 use crate::domain::{AuthorName, Email, Store};
 use crate::error::Field;
 use crate::store::entities::moderation_settings::ModerationMode;
@@ -121,7 +122,11 @@ fn write_line(out: &mut impl Write, record: &Record) -> anyhow::Result<()> {
 }
 
 /// Writes everything, as one consistent moment of the database, to `out`.
-pub async fn export(store: &Store, out: &mut impl Write) -> anyhow::Result<Exported> {
+pub async fn export(
+    store: &Store,
+    sealing: &Sealing,
+    out: &mut impl Write,
+) -> anyhow::Result<Exported> {
     let txn = store.begin_snapshot().await?;
     let mut counts = Exported::default();
     write_line(
@@ -205,7 +210,13 @@ pub async fn export(store: &Store, out: &mut impl Write) -> anyhow::Result<Expor
                     article_id: row.article_id,
                     parent_id: row.parent_id,
                     author_name: row.author_name,
-                    author_email: row.author_email,
+                    author_email: sealing
+                        .open(row.id, &row.author_email)
+                        .map_err(|err| match err {
+                            crate::error::AppError::Internal(source) => source,
+                            other => anyhow::anyhow!(other.message()),
+                        })?
+                        .unwrap_or_default(),
                     body: row.body,
                     status: row.status.to_value(),
                     created_at: time(row.created_at),
@@ -260,10 +271,11 @@ struct Ids {
 /// then.
 pub async fn import<R: BufRead>(
     store: &Store,
+    sealing: &Sealing,
     mut source: R,
     progress: &mut dyn FnMut(&Summary),
 ) -> anyhow::Result<Summary> {
-    let mut importer = Importer::new(store, Origin::Kept);
+    let mut importer = Importer::new(store, sealing, Origin::Kept);
     let mut ids = Ids::default();
     let mut line = String::new();
     let mut number = 0_u64;

@@ -11,6 +11,7 @@ use std::io::BufRead;
 use super::html_text::{self, Newlines};
 use super::xml::{Step, XmlStream};
 use super::{Importer, Origin, Skip, SourceArticle, SourceComment, Summary};
+use crate::domain::email_privacy::Sealing;
 use crate::domain::{CommentStatus, Store};
 
 /// What an import of a WordPress export takes besides the file.
@@ -62,6 +63,7 @@ struct Comment {
 /// post.
 pub async fn import<R: BufRead>(
     store: &Store,
+    sealing: &Sealing,
     source: R,
     options: Options,
     progress: &mut dyn FnMut(&Summary),
@@ -90,6 +92,7 @@ pub async fn import<R: BufRead>(
                     if importer.is_none() {
                         importer = Some(start(
                             store,
+                            sealing,
                             version.as_deref(),
                             site.take(),
                             channel_link.take(),
@@ -143,6 +146,7 @@ pub async fn import<R: BufRead>(
 /// The importer for a site, once the channel's header has been read.
 fn start<'a>(
     store: &'a Store,
+    sealing: &'a Sealing,
     version: Option<&str>,
     site: Option<String>,
     channel_link: Option<String>,
@@ -162,6 +166,7 @@ fn start<'a>(
         })?;
     Ok(Importer::new(
         store,
+        sealing,
         Origin::Derived {
             format: "wordpress",
             site,

@@ -119,8 +119,13 @@ impl Comment {
     }
 
     /// Moderators only: anyone else gets a FORBIDDEN error for this field.
-    async fn author_email(&self, ctx: &Context<'_>) -> Option<&str> {
-        match email_privacy::author_email(viewer(ctx), self.author_email.as_deref()) {
+    async fn author_email(&self, ctx: &Context<'_>) -> Option<String> {
+        match email_privacy::author_email(
+            viewer(ctx),
+            &services(ctx).sealing,
+            self.id,
+            self.author_email.as_deref(),
+        ) {
             Ok(email) => email,
             Err(refusal) => {
                 // Reported beside a null value, so the rest of the comment

@@ -282,6 +282,9 @@ pub enum ModerationLogAction {
     EditComment,
     /// By the comment's author, within the edit window.
     WithdrawComment,
+    /// By Parley: a comment hidden for longer than the retention period
+    /// (`--retention-days`), erased as `deleteComment` erases it.
+    EraseExpired,
 }
 
 /// One entry of the moderation log.
@@ -297,7 +300,8 @@ impl ModerationLogEntry {
         self.0.action.map(Into::into)
     }
 
-    /// Who acted; null when the comment's author did (an edit or withdrawal).
+    /// Who acted; null when the comment's author did (an edit or
+    /// withdrawal), or Parley (`ERASE_EXPIRED`).
     async fn moderator(&self) -> Option<ModeratorRef> {
         self.0.moderator.as_ref().map(|(id, name)| ModeratorRef {
             id: ID(id.to_string()),

@@ -10,7 +10,8 @@ pub struct Model {
     pub article_id: Uuid,
     pub parent_id: Option<Uuid>,
     pub author_name: String,
-    /// Private: only ever shown to moderators.
+    /// Private: only ever shown to moderators. Sealed (`store::sealing`)
+    /// under the data key `email_key_id`; empty once erased.
     pub author_email: String,
     pub body: String,
     /// `PENDING`, `APPROVED` or `HIDDEN`.
@@ -29,6 +30,11 @@ pub struct Model {
     /// Keyed hash (hex) of the author token the comment was posted with:
     /// proof of authorship for the edit window and for trusted authors.
     pub author_key: Option<String>,
+    /// The data key that sealed `author_email`; `None` when it is empty.
+    pub email_key_id: Option<String>,
+    /// Keyed hash (hex) of the normalised address: lookups by email match
+    /// it, never the address.
+    pub email_index: Option<String>,
 }
 
 /// Where a comment stands in moderation; only APPROVED ones reach readers.

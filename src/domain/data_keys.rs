@@ -1,0 +1,244 @@
+//! The data keys and the database: a wrong key is refused at start-up,
+//! before any value is read; values stored before sealing existed are
+//! sealed then; and `parley keys rotate` re-seals every value under a new
+//! key, in batches, while servers run.
+//!
+//! Each key leaves a check value in `server_secrets` (its id in the name):
+//! opening it proves the configured key is the one that sealed the data.
+//! The keys that hash addresses (`Fingerprints`) and sign tokens are server
+//! secrets, sealed like an email, so they stay the same when the data key
+//! changes: flood control, bans and authors' tokens carry on.
+
+use anyhow::Context;
+use uuid::Uuid;
+
+use crate::store::sealing::{DataKeys, Place};
+use crate::store::{Store, comments, secrets};
+
+use super::email_privacy::Sealing;
+
+/// The names of the check values: this prefix, then the key's id.
+const CHECK_PREFIX: &str = "data_key_check:";
+
+/// Comments re-sealed per transaction.
+const BATCH: u64 = 200;
+
+/// Which stored values a pass seals.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// Only those stored before sealing existed.
+    Plain,
+    /// Every value not sealed by the sealing key.
+    NotSealingKey,
+}
+
+/// Refuses keys that do not open this database, records the sealing key's
+/// check value, and seals the server secrets stored before sealing existed.
+/// The emails stored before then are sealed by [`seal_plain_emails`].
+pub async fn unlock(store: &Store, keys: &DataKeys) -> anyhow::Result<()> {
+    let db = store.db();
+    let stored = secrets::all(db)
+        .await
+        .context("could not read the data keys' check values")?;
+    let mut known_ids = Vec::new();
+    for secret in &stored {
+        if let Some(id) = secret.name.strip_prefix(CHECK_PREFIX) {
+            if keys.knows(id) && !keys.verifies(&secret.value) {
+                anyhow::bail!(
+                    "the data key {id} does not open its check value: the key file or \
+                     PARLEY_DATA_KEY holds another key than the one this database was made with"
+                );
+            }
+            known_ids.push(id.to_owned());
+        }
+    }
+    let mut in_use: Vec<String> = comments::email_key_ids(db)
+        .await
+        .context("could not read which data keys sealed the emails")?;
+    in_use.extend(
+        stored
+            .iter()
+            .filter(|s| !s.name.starts_with(CHECK_PREFIX))
+            .filter_map(|s| DataKeys::sealed_by(&s.value).map(str::to_owned)),
+    );
+    if let Some(missing) = in_use.iter().find(|id| !keys.knows(id)) {
+        let configured = keys.ids().collect::<Vec<_>>().join(", ");
+        anyhow::bail!(
+            "this database's personal data is sealed with the data key {missing}, which is not \
+             configured (configured: {configured}). Configure the key this database was made \
+             with (the key file beside a SQLite database, PARLEY_DATA_KEY or --data-key-file); \
+             a lost key cannot be recovered"
+        );
+    }
+    let sealing = keys.sealing_id();
+    if !known_ids.iter().any(|id| id == sealing) {
+        let check = keys
+            .check_value(sealing)
+            .context("the sealing key has no check value")?;
+        secrets::insert_or_read(db, &format!("{CHECK_PREFIX}{sealing}"), check)
+            .await
+            .context("could not store the data key's check value")?;
+    }
+    reseal_secrets(store, keys, Scope::Plain).await?;
+    Ok(())
+}
+
+/// Seals the emails stored before sealing existed, in batches; returns how
+/// many. Runs at start-up, before the server serves.
+pub async fn seal_plain_emails(store: &Store, sealing: &Sealing) -> anyhow::Result<u64> {
+    if !comments::any_email_unsealed(store.db()).await? {
+        return Ok(0);
+    }
+    tracing::info!("sealing the emails stored before encryption at rest");
+    let sealed = reseal_emails(store, sealing, Scope::Plain, &mut |done| {
+        tracing::info!(done, "emails sealed so far");
+    })
+    .await?;
+    store
+        .rewrite_personal_data()
+        .await
+        .context("could not rewrite the tables after sealing their emails")?;
+    tracing::info!(sealed, "emails sealed");
+    Ok(sealed)
+}
+
+/// Whether this database holds values sealed with some data key: one
+/// without a key file then has lost it.
+pub async fn sealed_before(store: &Store) -> anyhow::Result<bool> {
+    Ok(secrets::all(store.db())
+        .await?
+        .iter()
+        .any(|s| s.name.starts_with(CHECK_PREFIX) || DataKeys::is_sealed(&s.value)))
+}
+
+/// What a rotation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rotation {
+    pub emails: u64,
+    pub secrets: u64,
+    /// Check values of keys no longer needed, removed.
+    pub retired_keys: u64,
+}
+
+/// Re-seals every email and server secret that the sealing key did not
+/// seal, in batches of their own transactions: stopping half-way loses
+/// nothing, and running it again carries on. Servers keep reading while it
+/// runs, provided they are configured with the new key and the old. At the
+/// end, the check values of the keys nothing is sealed with any more are
+/// removed, so those keys may be dropped from the configuration.
+pub async fn rotate(
+    store: &Store,
+    sealing: &Sealing,
+    progress: &mut dyn FnMut(u64),
+) -> anyhow::Result<Rotation> {
+    let keys = sealing.keys();
+    let secrets = reseal_secrets(store, keys, Scope::NotSealingKey).await?;
+    let mut emails = 0;
+    // Servers still sealing with an old key while this runs leave values
+    // behind; each pass picks them up, until one finds none.
+    loop {
+        let sealed = reseal_emails(store, sealing, Scope::NotSealingKey, progress).await?;
+        emails += sealed;
+        if sealed == 0 {
+            break;
+        }
+    }
+    let sealing_id = keys.sealing_id();
+    let in_use = comments::email_key_ids(store.db()).await?;
+    anyhow::ensure!(
+        in_use.iter().all(|id| id == sealing_id),
+        "values sealed with another key appeared during the rotation: run it again once every \
+         server seals with the new key"
+    );
+    let mut retired_keys = 0;
+    for secret in secrets::all(store.db()).await? {
+        if let Some(id) = secret.name.strip_prefix(CHECK_PREFIX)
+            && id != sealing_id
+        {
+            secrets::remove(store.db(), &secret.name).await?;
+            retired_keys += 1;
+        }
+    }
+    Ok(Rotation {
+        emails,
+        secrets,
+        retired_keys,
+    })
+}
+
+async fn reseal_secrets(store: &Store, keys: &DataKeys, scope: Scope) -> anyhow::Result<u64> {
+    let mut count = 0;
+    for secret in secrets::all(store.db()).await? {
+        if secret.name.starts_with(CHECK_PREFIX) {
+            continue;
+        }
+        let place = Place::Secret(&secret.name);
+        let plain = match DataKeys::sealed_by(&secret.value) {
+            None => secret.value.clone(),
+            Some(_) if scope == Scope::Plain => continue,
+            Some(id) if id == keys.sealing_id() => continue,
+            Some(_) => keys
+                .open(&secret.value, place)
+                .with_context(|| format!("could not open the server secret {}", secret.name))?,
+        };
+        if secrets::replace(
+            store.db(),
+            &secret.name,
+            &secret.value,
+            keys.seal(&plain, place),
+        )
+        .await?
+        {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+async fn reseal_emails(
+    store: &Store,
+    sealing: &Sealing,
+    scope: Scope,
+    progress: &mut dyn FnMut(u64),
+) -> anyhow::Result<u64> {
+    let keys = sealing.keys();
+    let mut after: Option<Uuid> = None;
+    let mut count = 0;
+    loop {
+        let batch =
+            comments::emails_not_sealed_by(store.db(), keys.sealing_id(), after, BATCH).await?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = Some(last.id);
+        let txn = store.begin_write().await?;
+        for row in &batch {
+            let place = Place::CommentEmail(row.id);
+            let plain = match &row.email_key_id {
+                // Sealed, but its key id was lost (a migration rolled back
+                // and forward again): opened, not sealed twice.
+                None if DataKeys::is_sealed(&row.author_email) => keys
+                    .open(&row.author_email, place)
+                    .with_context(|| format!("could not open the email of comment {}", row.id))?,
+                None => row.author_email.clone(),
+                Some(_) if scope == Scope::Plain => continue,
+                Some(_) => keys
+                    .open(&row.author_email, place)
+                    .with_context(|| format!("could not open the email of comment {}", row.id))?,
+            };
+            let sealed = sealing.seal(row.id, &plain);
+            // A row changed since it was read (erased, say) is left as it is.
+            if comments::reseal_email(&txn, row, sealed.value, &sealed.key_id, sealed.index).await?
+            {
+                count += 1;
+            }
+        }
+        txn.commit().await?;
+        progress(count);
+    }
+    if count > 0 {
+        // The plain addresses' pages go, on SQLite, from the log too.
+        store.purge_erased_pages();
+    }
+    Ok(count)
+}

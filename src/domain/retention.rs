@@ -1,0 +1,144 @@
+//! Personal data is kept only as long as needed: a comment hidden (and left
+//! unchanged) for longer than the retention period is erased as
+//! `deleteComment` erases it (its replies move up), and recorded in the
+//! moderation log as `ERASE_EXPIRED`; flood-control records older than a
+//! day go too. A background task does it in small batches, each its own
+//! transaction, on one instance at a time (a PostgreSQL advisory lock).
+
+use std::time::Duration;
+
+use uuid::Uuid;
+
+use crate::store::entities::comment::CommentStatus;
+
+use crate::error::AppResult;
+use crate::events::{CommentEvents, QueueChange};
+use crate::store::{Store, articles, comments, now_micros, post_marks};
+
+use super::audit::{self, Action, Actor, Subject};
+
+const DAY_MICROS: i64 = 24 * 3_600 * 1_000_000;
+
+/// Comments erased per transaction: each batch holds writers up briefly.
+const BATCH: u64 = 50;
+
+/// How often the retention period is applied, after once at start-up.
+pub const SWEEP_EVERY: Duration = Duration::from_secs(3_600);
+
+/// How long personal data is kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetentionPolicy {
+    /// Days a hidden comment is kept; `0` keeps it for ever.
+    pub hidden_days: u32,
+}
+
+impl Default for RetentionPolicy {
+    fn default() -> Self {
+        Self { hidden_days: 90 }
+    }
+}
+
+/// What one sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Swept {
+    pub erased: u64,
+    /// Whether another instance was sweeping, so this one left it.
+    pub elsewhere: bool,
+}
+
+/// Applies the retention period once.
+pub async fn sweep(
+    store: &Store,
+    events: &CommentEvents,
+    policy: RetentionPolicy,
+) -> AppResult<Swept> {
+    let now = now_micros();
+    let mut swept = Swept::default();
+    {
+        let txn = store.begin_write().await?;
+        if !store.try_lock_retention(&txn).await? {
+            return Ok(Swept {
+                erased: 0,
+                elsewhere: true,
+            });
+        }
+        post_marks::prune(&txn, now - DAY_MICROS).await?;
+        txn.commit().await?;
+    }
+    if policy.hidden_days == 0 {
+        return Ok(swept);
+    }
+    let before = now - i64::from(policy.hidden_days) * DAY_MICROS;
+    loop {
+        let txn = store.begin_write().await?;
+        if !store.try_lock_retention(&txn).await? {
+            swept.elsewhere = true;
+            break;
+        }
+        let ids = comments::hidden_before(&txn, before, BATCH).await?;
+        let mut news = events.news();
+        for id in &ids {
+            erase(&txn, &mut news, *id, before).await?;
+        }
+        news.announce(&txn).await?;
+        txn.commit().await?;
+        news.publish();
+        swept.erased += ids.len() as u64;
+        if (ids.len() as u64) < BATCH {
+            break;
+        }
+    }
+    if swept.erased > 0 {
+        store.purge_erased_pages();
+        tracing::info!(
+            erased = swept.erased,
+            days = policy.hidden_days,
+            "hidden comments past the retention period erased"
+        );
+    }
+    Ok(swept)
+}
+
+/// Erases one expired comment, unless it changed since it was listed.
+async fn erase(
+    txn: &sea_orm::DatabaseTransaction,
+    news: &mut crate::events::News<'_>,
+    id: Uuid,
+    before: i64,
+) -> AppResult<()> {
+    let Some(seen) = comments::find(txn, id).await? else {
+        return Ok(());
+    };
+    articles::lock_for_update(txn, seen.article_id).await?;
+    let Some(comment) = comments::find(txn, id).await? else {
+        return Ok(());
+    };
+    if comment.status != CommentStatus::Hidden || comment.updated_at >= before {
+        return Ok(());
+    }
+    comments::delete_and_reparent(txn, &comment).await?;
+    audit::record(
+        txn,
+        Actor::Retention,
+        Action::EraseExpired,
+        Subject::comment(&comment),
+        None,
+    )
+    .await?;
+    // Its replies move up, where readers may now see them.
+    news.comment(&comment, true, false, Some(QueueChange::Deleted));
+    Ok(())
+}
+
+/// Applies the retention period at start-up and then every
+/// [`SWEEP_EVERY`], until the process ends. Failures are logged and tried
+/// again at the next turn.
+pub async fn keep_sweeping(store: Store, events: CommentEvents, policy: RetentionPolicy) {
+    let mut turns = tokio::time::interval(SWEEP_EVERY);
+    loop {
+        turns.tick().await;
+        if let Err(err) = sweep(&store, &events, policy).await {
+            tracing::warn!(error = %err.message(), "could not apply the retention period");
+        }
+    }
+}
