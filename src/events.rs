@@ -350,6 +350,7 @@ fn erased(id: Uuid, article: Uuid, status: CommentStatus, created_at: i64) -> co
         author_key: None,
         email_key_id: None,
         email_index: None,
+        hidden_at: None,
     }
 }
 

@@ -156,11 +156,27 @@ pub fn read_key_file(path: &Path) -> anyhow::Result<DataKeys> {
 
 /// Writes a new key file, readable by its owner only; fails if one exists.
 /// The file appears whole or not at all (written aside, then linked into
-/// place), so another process never reads it half-written.
+/// place), so another process never reads it half-written; where the file
+/// system has no hard links it is written in place. Its folder is synced,
+/// so the key outlives a power cut as the data sealed with it does.
 fn write_new_key_file(path: &Path, text: &str) -> std::io::Result<()> {
     let mut aside = path.as_os_str().to_owned();
     aside.push(format!(".{}.new", hex::encode(rand::random::<[u8; 8]>())));
     let aside = PathBuf::from(aside);
+    write_whole(&aside, text)?;
+    let linked = std::fs::hard_link(&aside, path);
+    let _ = std::fs::remove_file(&aside);
+    match linked {
+        Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => return Err(err),
+        Err(_) => write_whole(path, text)?,
+        Ok(()) => {}
+    }
+    sync_folder_of(path)
+}
+
+/// Creates the file `path` (which must not exist) holding `text` and a line
+/// ending, readable by its owner only, and syncs it.
+fn write_whole(path: &Path, text: &str) -> std::io::Result<()> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -168,13 +184,23 @@ fn write_new_key_file(path: &Path, text: &str) -> std::io::Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    let written = options.open(&aside).and_then(|mut file| {
-        file.write_all(format!("{text}\n").as_bytes())?;
-        file.sync_all()
-    });
-    let linked = written.and_then(|()| std::fs::hard_link(&aside, path));
-    let _ = std::fs::remove_file(&aside);
-    linked
+    let mut file = options.open(path)?;
+    file.write_all(format!("{text}\n").as_bytes())?;
+    file.sync_all()
+}
+
+#[cfg(unix)]
+fn sync_folder_of(path: &Path) -> std::io::Result<()> {
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::File::open(folder)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_folder_of(_path: &Path) -> std::io::Result<()> {
+    Ok(())
 }
 
 /// Warns when the key file at `path` can be read by other users.

@@ -240,6 +240,7 @@ impl Writer<'_> {
             author_key: Set(None),
             email_key_id: Set(Some(sealed.key_id)),
             email_index: Set(Some(sealed.index)),
+            hidden_at: Set((status == CommentStatus::Hidden).then_some(self.clock)),
         });
         self.written += 1;
         if status == CommentStatus::Approved {

@@ -6,6 +6,10 @@
 //!
 //! The addresses already stored are sealed by the server at start-up, in
 //! batches, since only it holds the key; this migration only makes room.
+//!
+//! Comments also record when they were hidden (`hidden_at`), from which the
+//! retention period counts; for those hidden already, their last change is
+//! the best guess.
 
 use sea_orm_migration::prelude::*;
 
@@ -26,6 +30,12 @@ impl MigrationTrait for Migration {
             .await?;
         db.execute_unprepared("CREATE INDEX idx_comments_email_key_id ON comments (email_key_id)")
             .await?;
+        db.execute_unprepared("ALTER TABLE comments ADD COLUMN hidden_at BIGINT")
+            .await?;
+        db.execute_unprepared("UPDATE comments SET hidden_at = updated_at WHERE status = 'HIDDEN'")
+            .await?;
+        db.execute_unprepared("CREATE INDEX idx_comments_hidden_at ON comments (hidden_at)")
+            .await?;
         db.execute_unprepared("CREATE INDEX idx_comments_email_index ON comments (email_index)")
             .await?;
         Ok(())
@@ -35,6 +45,10 @@ impl MigrationTrait for Migration {
     /// read them.
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         let db = manager.get_connection();
+        db.execute_unprepared("DROP INDEX IF EXISTS idx_comments_hidden_at")
+            .await?;
+        db.execute_unprepared("ALTER TABLE comments DROP COLUMN hidden_at")
+            .await?;
         db.execute_unprepared("DROP INDEX IF EXISTS idx_comments_email_index")
             .await?;
         db.execute_unprepared("DROP INDEX IF EXISTS idx_comments_email_key_id")

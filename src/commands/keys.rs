@@ -31,10 +31,10 @@ pub async fn rotate(database_url: &str, data_key: &DataKeySource) -> anyhow::Res
         "Re-sealed {} emails and {} server secrets with the data key {sealing_id}.",
         rotated.emails, rotated.secrets
     );
-    if rotated.retired_keys > 0 {
+    if sealing.keys().ids().count() > 1 {
         println!(
             "Nothing is sealed with the other keys any more: remove them from every server's \
-             configuration."
+             configuration, and restart the servers."
         );
     }
     Ok(())

@@ -224,6 +224,7 @@ pub async fn post(
             author_key: Some(author_key),
             email_key_id: Some(sealed.key_id),
             email_index: Some(sealed.index),
+            hidden_at: (status == CommentStatus::Hidden).then_some(now),
         },
     )
     .await?;

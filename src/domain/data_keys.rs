@@ -3,8 +3,10 @@
 //! sealed then; and `parley keys rotate` re-seals every value under a new
 //! key, in batches, while servers run.
 //!
-//! Each key leaves a check value in `server_secrets` (its id in the name):
-//! opening it proves the configured key is the one that sealed the data.
+//! Each sealed value names the key that sealed it, so a database sealed with
+//! a key that is not configured is refused. Each key also leaves a check
+//! value in `server_secrets` (its id in the name), opened at every start:
+//! a key that has the right id but is not the right key is refused too.
 //! The keys that hash addresses (`Fingerprints`) and sign tokens are server
 //! secrets, sealed like an email, so they stay the same when the data key
 //! changes: flood control, bans and authors' tokens carry on.
@@ -20,8 +22,24 @@ use super::email_privacy::Sealing;
 /// The names of the check values: this prefix, then the key's id.
 const CHECK_PREFIX: &str = "data_key_check:";
 
+/// Marks, in `server_secrets`, an upgrade whose tables are still to be
+/// rewritten: set before the first value is sealed, cleared once the plain
+/// copies are gone, so an upgrade interrupted at any point finishes.
+const REWRITE_PENDING: &str = "rewrite_pending";
+
 /// Comments re-sealed per transaction.
 const BATCH: u64 = 200;
+
+/// Passes over the comments before giving up on rows that stay locked (a
+/// pass skips rows a moderator's transaction holds), and the pause between.
+const PASSES: u32 = 50;
+const PASS_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Whether the secret `name` is one of the data keys' own records rather
+/// than a secret to seal.
+fn is_bookkeeping(name: &str) -> bool {
+    name.starts_with(CHECK_PREFIX) || name == REWRITE_PENDING
+}
 
 /// Which stored values a pass seals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +76,7 @@ pub async fn unlock(store: &Store, keys: &DataKeys) -> anyhow::Result<()> {
     in_use.extend(
         stored
             .iter()
-            .filter(|s| !s.name.starts_with(CHECK_PREFIX))
+            .filter(|s| !is_bookkeeping(&s.name))
             .filter_map(|s| DataKeys::sealed_by(&s.value).map(str::to_owned)),
     );
     if let Some(missing) = in_use.iter().find(|id| !keys.knows(id)) {
@@ -79,25 +97,59 @@ pub async fn unlock(store: &Store, keys: &DataKeys) -> anyhow::Result<()> {
             .await
             .context("could not store the data key's check value")?;
     }
+    if stored
+        .iter()
+        .any(|s| !is_bookkeeping(&s.name) && !DataKeys::is_sealed(&s.value))
+    {
+        mark_rewrite_pending(store).await?;
+    }
     reseal_secrets(store, keys, Scope::Plain).await?;
     Ok(())
 }
 
-/// Seals the emails stored before sealing existed, in batches; returns how
-/// many. Runs at start-up, before the server serves.
+async fn mark_rewrite_pending(store: &Store) -> anyhow::Result<()> {
+    secrets::insert_or_read(store.db(), REWRITE_PENDING, "1".to_owned())
+        .await
+        .context("could not record the upgrade in progress")?;
+    Ok(())
+}
+
+/// Seals the emails stored before sealing existed, in batches, then
+/// rewrites the tables so that no plain copy lingers in their files; returns
+/// how many were sealed. Runs at start-up, before the server serves, and
+/// finishes an upgrade interrupted earlier.
 pub async fn seal_plain_emails(store: &Store, sealing: &Sealing) -> anyhow::Result<u64> {
-    if !comments::any_email_unsealed(store.db()).await? {
+    if comments::any_email_unsealed(store.db()).await? {
+        mark_rewrite_pending(store).await?;
+    }
+    let pending = secrets::all(store.db())
+        .await?
+        .iter()
+        .any(|s| s.name == REWRITE_PENDING);
+    if !pending {
         return Ok(0);
     }
     tracing::info!("sealing the emails stored before encryption at rest");
-    let sealed = reseal_emails(store, sealing, Scope::Plain, &mut |done| {
-        tracing::info!(done, "emails sealed so far");
-    })
-    .await?;
+    let mut sealed = 0;
+    for pass in 1..=PASSES {
+        sealed += reseal_emails(store, sealing, Scope::Plain, &mut |done| {
+            tracing::info!(done, "emails sealed so far");
+        })
+        .await?;
+        if !comments::any_email_unsealed(store.db()).await? {
+            break;
+        }
+        anyhow::ensure!(
+            pass < PASSES,
+            "some emails could not be sealed: their rows stayed locked"
+        );
+        tokio::time::sleep(PASS_PAUSE).await;
+    }
     store
         .rewrite_personal_data()
         .await
         .context("could not rewrite the tables after sealing their emails")?;
+    secrets::remove(store.db(), REWRITE_PENDING).await?;
     tracing::info!(sealed, "emails sealed");
     Ok(sealed)
 }
@@ -116,16 +168,14 @@ pub async fn sealed_before(store: &Store) -> anyhow::Result<bool> {
 pub struct Rotation {
     pub emails: u64,
     pub secrets: u64,
-    /// Check values of keys no longer needed, removed.
-    pub retired_keys: u64,
 }
 
 /// Re-seals every email and server secret that the sealing key did not
 /// seal, in batches of their own transactions: stopping half-way loses
 /// nothing, and running it again carries on. Servers keep reading while it
-/// runs, provided they are configured with the new key and the old. At the
-/// end, the check values of the keys nothing is sealed with any more are
-/// removed, so those keys may be dropped from the configuration.
+/// runs, provided every one of them opens with the new key and the old and
+/// seals with the new (README, "Keys and backups"). It ends once nothing is
+/// sealed with another key, which may then be dropped.
 pub async fn rotate(
     store: &Store,
     sealing: &Sealing,
@@ -133,43 +183,28 @@ pub async fn rotate(
 ) -> anyhow::Result<Rotation> {
     let keys = sealing.keys();
     let secrets = reseal_secrets(store, keys, Scope::NotSealingKey).await?;
-    let mut emails = 0;
-    // Servers still sealing with an old key while this runs leave values
-    // behind; each pass picks them up, until one finds none.
-    loop {
-        let sealed = reseal_emails(store, sealing, Scope::NotSealingKey, progress).await?;
-        emails += sealed;
-        if sealed == 0 {
-            break;
-        }
-    }
     let sealing_id = keys.sealing_id();
-    let in_use = comments::email_key_ids(store.db()).await?;
-    anyhow::ensure!(
-        in_use.iter().all(|id| id == sealing_id),
-        "values sealed with another key appeared during the rotation: run it again once every \
-         server seals with the new key"
-    );
-    let mut retired_keys = 0;
-    for secret in secrets::all(store.db()).await? {
-        if let Some(id) = secret.name.strip_prefix(CHECK_PREFIX)
-            && id != sealing_id
-        {
-            secrets::remove(store.db(), &secret.name).await?;
-            retired_keys += 1;
+    let mut emails = 0;
+    for pass in 1..=PASSES {
+        emails += reseal_emails(store, sealing, Scope::NotSealingKey, progress).await?;
+        let in_use = comments::email_key_ids(store.db()).await?;
+        if in_use.iter().all(|id| id == sealing_id) {
+            return Ok(Rotation { emails, secrets });
         }
+        anyhow::ensure!(
+            pass < PASSES,
+            "values sealed with another key remain: is a server still sealing with the old key? \
+             Run this again once every server seals with the new one"
+        );
+        tokio::time::sleep(PASS_PAUSE).await;
     }
-    Ok(Rotation {
-        emails,
-        secrets,
-        retired_keys,
-    })
+    Ok(Rotation { emails, secrets })
 }
 
 async fn reseal_secrets(store: &Store, keys: &DataKeys, scope: Scope) -> anyhow::Result<u64> {
     let mut count = 0;
     for secret in secrets::all(store.db()).await? {
-        if secret.name.starts_with(CHECK_PREFIX) {
+        if is_bookkeeping(&secret.name) {
             continue;
         }
         let place = Place::Secret(&secret.name);
@@ -205,13 +240,12 @@ async fn reseal_emails(
     let mut after: Option<Uuid> = None;
     let mut count = 0;
     loop {
-        let batch =
-            comments::emails_not_sealed_by(store.db(), keys.sealing_id(), after, BATCH).await?;
+        let txn = store.begin_write().await?;
+        let batch = comments::emails_not_sealed_by(&txn, keys.sealing_id(), after, BATCH).await?;
         let Some(last) = batch.last() else {
             break;
         };
         after = Some(last.id);
-        let txn = store.begin_write().await?;
         for row in &batch {
             let place = Place::CommentEmail(row.id);
             let plain = match &row.email_key_id {

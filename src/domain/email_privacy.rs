@@ -84,10 +84,15 @@ impl Sealing {
             .of(INDEX_KIND, &email.trim().to_lowercase())
     }
 
-    /// The address of a comment's stored email (`None` when erased).
+    /// The address of a comment's stored email (`None` when erased). One
+    /// stored before sealing existed (by an instance not yet upgraded) is
+    /// read as it is; the next start seals it.
     pub fn open(&self, comment: Uuid, stored: &str) -> AppResult<Option<String>> {
         if stored.is_empty() {
             return Ok(None);
+        }
+        if !DataKeys::is_sealed(stored) {
+            return Ok(Some(stored.to_owned()));
         }
         self.keys
             .open(stored, Place::CommentEmail(comment))

@@ -1,9 +1,11 @@
-//! Personal data is kept only as long as needed: a comment hidden (and left
-//! unchanged) for longer than the retention period is erased as
+//! Personal data is kept only as long as needed: a comment hidden for
+//! longer than the retention period (counted from when Parley hid it, or
+//! took it in hidden) is erased as
 //! `deleteComment` erases it (its replies move up), and recorded in the
 //! moderation log as `ERASE_EXPIRED`; flood-control records older than a
 //! day go too. A background task does it in small batches, each its own
-//! transaction, on one instance at a time (a PostgreSQL advisory lock).
+//! transaction, which one instance at a time takes (a PostgreSQL advisory
+//! lock): instances sharing a database split the work, never repeat it.
 
 use std::time::Duration;
 
@@ -76,14 +78,28 @@ pub async fn sweep(
             break;
         }
         let ids = comments::hidden_before(&txn, before, BATCH).await?;
+        // Their articles are locked first, in id order, as bulk moderation
+        // locks them: the two never wait on each other in a cycle.
+        let mut article_ids = Vec::with_capacity(ids.len());
+        for id in &ids {
+            if let Some(comment) = comments::find(&txn, *id).await? {
+                article_ids.push(comment.article_id);
+            }
+        }
+        article_ids.sort_unstable();
+        article_ids.dedup();
+        for article in &article_ids {
+            articles::lock_for_update(&txn, *article).await?;
+        }
         let mut news = events.news();
         for id in &ids {
-            erase(&txn, &mut news, *id, before).await?;
+            if erase(&txn, &mut news, *id, before).await? {
+                swept.erased += 1;
+            }
         }
         news.announce(&txn).await?;
         txn.commit().await?;
         news.publish();
-        swept.erased += ids.len() as u64;
         if (ids.len() as u64) < BATCH {
             break;
         }
@@ -99,22 +115,19 @@ pub async fn sweep(
     Ok(swept)
 }
 
-/// Erases one expired comment, unless it changed since it was listed.
+/// Erases one expired comment, its article locked, unless it changed since
+/// it was listed; whether it did.
 async fn erase(
     txn: &sea_orm::DatabaseTransaction,
     news: &mut crate::events::News<'_>,
     id: Uuid,
     before: i64,
-) -> AppResult<()> {
-    let Some(seen) = comments::find(txn, id).await? else {
-        return Ok(());
-    };
-    articles::lock_for_update(txn, seen.article_id).await?;
+) -> AppResult<bool> {
     let Some(comment) = comments::find(txn, id).await? else {
-        return Ok(());
+        return Ok(false);
     };
-    if comment.status != CommentStatus::Hidden || comment.updated_at >= before {
-        return Ok(());
+    if comment.status != CommentStatus::Hidden || comment.hidden_at.is_none_or(|at| at >= before) {
+        return Ok(false);
     }
     comments::delete_and_reparent(txn, &comment).await?;
     audit::record(
@@ -127,7 +140,7 @@ async fn erase(
     .await?;
     // Its replies move up, where readers may now see them.
     news.comment(&comment, true, false, Some(QueueChange::Deleted));
-    Ok(())
+    Ok(true)
 }
 
 /// Applies the retention period at start-up and then every

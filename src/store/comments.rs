@@ -1,7 +1,7 @@
 //! Queries on comments: the threaded reads readers make on every page view,
 //! the moderation queue, and the writes of posting and moderating.
 
-use sea_orm::sea_query::{Expr, ExprTrait, Order};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult,
     IdenStatic, QueryFilter, QueryOrder, QuerySelect, Select, Set, Statement,
@@ -300,6 +300,7 @@ pub async fn insert(
         author_key: Set(model.author_key),
         email_key_id: Set(model.email_key_id),
         email_index: Set(model.email_index),
+        hidden_at: Set(model.hidden_at),
     }
     .insert(db)
     .await?;
@@ -317,9 +318,15 @@ pub async fn set_status(
     now: i64,
 ) -> Result<comment::Model, DbErr> {
     let was_approved = is_approved(&comment.status);
+    let hidden_at = match (comment.status, status) {
+        (CommentStatus::Hidden, CommentStatus::Hidden) => comment.hidden_at,
+        (_, CommentStatus::Hidden) => Some(now),
+        _ => None,
+    };
     let mut row: comment::ActiveModel = comment.into();
     row.status = Set(status);
     row.updated_at = Set(now);
+    row.hidden_at = Set(hidden_at);
     let updated = row.update(db).await?;
     let delta = match (was_approved, status == CommentStatus::Approved) {
         (false, true) => 1,
@@ -543,7 +550,9 @@ pub struct StoredEmail {
 
 /// Up to `limit` comments whose email is not sealed by the key `key_id`
 /// (stored before sealing existed, or by another key), after `after` in id
-/// order.
+/// order. On PostgreSQL the rows are locked for the transaction `db`, and
+/// rows another transaction holds (a moderator's) are skipped, so a batch
+/// never waits on one and cannot deadlock with it; a later pass takes them.
 pub async fn emails_not_sealed_by(
     db: &impl ConnectionTrait,
     key_id: &str,
@@ -562,12 +571,11 @@ pub async fn emails_not_sealed_by(
     if let Some(after) = after {
         query = query.filter(Column::Id.gt(after));
     }
-    query
-        .order_by_asc(Column::Id)
-        .limit(limit)
-        .into_model::<StoredEmail>()
-        .all(db)
-        .await
+    let mut query = query.order_by_asc(Column::Id).limit(limit);
+    if db.get_database_backend() == DbBackend::Postgres {
+        query = query.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    query.into_model::<StoredEmail>().all(db).await
 }
 
 /// Replaces a comment's email with its sealed form, unless it changed since
@@ -617,8 +625,8 @@ pub async fn any_email_unsealed(db: &impl ConnectionTrait) -> Result<bool, DbErr
     Ok(found.is_some())
 }
 
-/// Up to `limit` comments hidden, and unchanged since, before `before`
-/// (microseconds), the longest hidden first.
+/// Up to `limit` comments hidden before `before` (microseconds), the
+/// longest hidden first.
 pub async fn hidden_before(
     db: &impl ConnectionTrait,
     before: i64,
@@ -628,8 +636,8 @@ pub async fn hidden_before(
         .select_only()
         .column(Column::Id)
         .filter(Column::Status.eq(CommentStatus::Hidden))
-        .filter(Column::UpdatedAt.lt(before))
-        .order_by_asc(Column::UpdatedAt)
+        .filter(Column::HiddenAt.lt(before))
+        .order_by_asc(Column::HiddenAt)
         .limit(limit)
         .into_tuple::<Uuid>()
         .all(db)

@@ -477,7 +477,10 @@ impl TestApp {
 
     /// Posts a valid comment and returns its id.
     pub async fn post(&self, slug: &str, author: &str, body: &str, parent: Option<&str>) -> String {
-        let email = format!("{}@readers.example", author.to_lowercase().replace(' ', "."));
+        let email = format!(
+            "{}@readers.example",
+            author.to_lowercase().replace(' ', ".")
+        );
         self.post_from(slug, author, &email, body, parent).await
     }
 

@@ -22,12 +22,18 @@ fn now_micros() -> i64 {
     parley::store::now_micros()
 }
 
-/// Sets a comment's last change `days` ago.
+/// Sets when a comment was hidden, and its last change, `days` ago.
 async fn last_changed_days_ago(conn: &DatabaseConnection, id: &str, days: i64) {
     let backend = conn.get_database_backend();
     let sql = match backend {
-        DbBackend::Postgres => "UPDATE comments SET updated_at = $1 WHERE id = $2",
-        _ => "UPDATE comments SET updated_at = ? WHERE id = ?",
+        DbBackend::Postgres => {
+            "UPDATE comments SET updated_at = $1, hidden_at = CASE WHEN status = 'HIDDEN' \
+             THEN $1 END WHERE id = $2"
+        }
+        _ => {
+            "UPDATE comments SET updated_at = ?1, hidden_at = CASE WHEN status = 'HIDDEN' \
+             THEN ?1 END WHERE id = ?2"
+        }
     };
     let id = uuid::Uuid::parse_str(id).unwrap();
     let done = conn

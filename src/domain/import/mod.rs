@@ -556,6 +556,8 @@ fn check(
         author_key: None,
         email_key_id: Some(sealed.key_id),
         email_index: Some(sealed.index),
+        // The retention period counts from the import.
+        hidden_at: (source.status == CommentStatus::Hidden).then(now_micros),
     })
 }
 

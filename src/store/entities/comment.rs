@@ -35,6 +35,9 @@ pub struct Model {
     /// Keyed hash (hex) of the normalised address: lookups by email match
     /// it, never the address.
     pub email_index: Option<String>,
+    /// When it was hidden (microseconds), while it is: the retention period
+    /// counts from it.
+    pub hidden_at: Option<i64>,
 }
 
 /// Where a comment stands in moderation; only APPROVED ones reach readers.
