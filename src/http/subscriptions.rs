@@ -41,9 +41,11 @@ use crate::graphql::limits::{count_aliases, out_of_range_integer};
 use crate::graphql::{ExecutionTurns, ParleySchema, SocketToken, errors};
 use prometheus_client::metrics::gauge::Gauge;
 
-/// Bytes read from the socket at a time. GraphQL messages are small; the
-/// default of 128 KiB would be most of an idle subscriber's memory.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
+/// Bytes read from the socket at a time. GraphQL messages are small, and a
+/// larger one is still read whole; tungstenite zero-fills the whole buffer,
+/// so each byte here is resident for every open socket (the default of
+/// 128 KiB would be most of an idle subscriber's memory; 4 KiB was a fifth).
+const READ_BUFFER_BYTES: usize = 512;
 
 /// The most an answer may wait unsent for a client that does not read.
 const MAX_WRITE_BUFFER_BYTES: usize = 1024 * 1024;
