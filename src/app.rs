@@ -19,6 +19,8 @@ use crate::domain::accounts::{self, NewModerator};
 use crate::domain::data_keys;
 use crate::domain::email_privacy::Sealing;
 use crate::domain::flood::Fingerprints;
+use crate::domain::mail::Mail;
+use crate::domain::mail::smtp::Smtp;
 use crate::domain::retention::RetentionPolicy;
 use crate::events::CommentEvents;
 use crate::graphql::{self, Services};
@@ -63,6 +65,8 @@ pub struct App {
     server: Server,
     /// Applies the retention period in the background while serving.
     retention: (CommentEvents, RetentionPolicy),
+    /// Sends the outbox while serving, when Parley sends mail.
+    mailer: Option<(Sealing, Smtp, Arc<Notify>)>,
     metrics_server: Option<MetricsServer>,
     store: Store,
     address: SocketAddr,
@@ -104,6 +108,12 @@ impl App {
                 )
             })?;
         }
+        // The mail settings are checked before the database is touched.
+        let smtp = settings
+            .mail
+            .as_ref()
+            .map(|mail| Smtp::new(mail.smtp_url.expose_secret(), &mail.settings.from))
+            .transpose()?;
         let configured_keys = settings
             .jwt_secret
             .as_ref()
@@ -141,6 +151,14 @@ impl App {
         } else {
             CommentEvents::standalone()
         };
+        let mail = settings
+            .mail
+            .as_ref()
+            .map(|config| Mail::new(config.settings.clone(), sealing.clone()));
+        let mailer = match (&mail, smtp) {
+            (Some(mail), Some(smtp)) => Some((sealing.clone(), smtp, mail.wake_handle())),
+            _ => None,
+        };
         let schemas = graphql::build(
             Services {
                 store: store.clone(),
@@ -150,6 +168,7 @@ impl App {
                 flood: settings.flood,
                 fingerprints: sealing.fingerprints().clone(),
                 sealing,
+                mail: mail.clone(),
                 auto_create: settings
                     .article_auto_create
                     .then(|| settings.cors_origins.clone()),
@@ -213,6 +232,7 @@ impl App {
             demo: settings.demo,
             playground: settings.playground,
             metrics: metrics.clone(),
+            mail,
         };
         if settings.cors_origins.any() {
             tracing::warn!(
@@ -243,6 +263,7 @@ impl App {
         Ok(Self {
             server,
             retention: (events, settings.retention),
+            mailer,
             metrics_server,
             store,
             address,
@@ -302,6 +323,14 @@ impl App {
             events,
             policy,
         ));
+        let mailer = self.mailer.map(|(sealing, smtp, wake)| {
+            tokio::spawn(crate::domain::mail::outbox::keep_sending(
+                self.store.clone(),
+                sealing,
+                smtp,
+                wake,
+            ))
+        });
         let stopping = Arc::new(Notify::new());
         let signalled = stopping.clone();
         let server = self.server.serve(async move {
@@ -317,6 +346,9 @@ impl App {
             } => tracing::warn!(?grace, "requests still running after the grace period; stopping anyway"),
         }
         retention.abort();
+        if let Some(mailer) = mailer {
+            mailer.abort();
+        }
         // Closing waits for every connection to come back; one held by a
         // request cut off at the end of the grace period never does. Its
         // transaction is rolled back when the process exits.

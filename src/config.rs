@@ -20,6 +20,7 @@ use ipnet::IpNet;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::domain::flood::FloodPolicy;
+use crate::domain::mail::MailSettings;
 use crate::domain::origins::CorsOrigins;
 use crate::domain::retention::RetentionPolicy;
 use crate::domain::{ModerationMode, ModeratorRole};
@@ -56,6 +57,8 @@ Read from the environment only (never from arguments, which other users of the m
   PARLEY_JWT_SECRET           Key that signs login tokens, at least 32 bytes (generated and stored if unset)
   PARLEY_JWT_SECRET_FILE      A file holding it instead
   PARLEY_DATA_KEY             Key that seals readers' emails (instead of --data-key-file; see `parley keys`)
+  PARLEY_SMTP_URL             SMTP server for outgoing mail, e.g. smtp://user:password@host:587?tls=required
+  PARLEY_SMTP_URL_FILE        A file holding it instead
   DATABASE_URL_FILE           A file holding the database URL (it may hold a password), instead of DATABASE_URL
   RUST_LOG                    Log filter, e.g. `debug` or `parley=debug,info` (default: info when serving)
   MIMALLOC_ALLOW_THP          `0` keeps the memory allocator off transparent huge pages";
@@ -467,6 +470,16 @@ pub struct ServeArgs {
         global = true
     )]
     pub retention_days: u32,
+    /// The `From` of outgoing mail (`Comments <comments@news.example>`).
+    /// With PARLEY_SMTP_URL and --public-url, Parley sends mail: reply
+    /// notifications. Without all three, no feature that needs mail is
+    /// offered.
+    #[arg(long, env = "PARLEY_MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+    /// Where readers reach Parley (`https://comments.news.example`): the
+    /// links in mail lead to its pages there.
+    #[arg(long, env = "PARLEY_PUBLIC_URL", global = true)]
+    pub public_url: Option<url::Url>,
     /// Proxies whose `X-Forwarded-For` is believed: addresses or CIDR
     /// ranges, comma-separated.
     #[arg(
@@ -579,6 +592,8 @@ pub struct Settings {
     pub http_max_age_secs: u32,
     pub flood: FloodPolicy,
     pub retention: RetentionPolicy,
+    /// How mail is sent, when it is.
+    pub mail: Option<MailConfig>,
     pub trusted_proxies: Vec<IpNet>,
     /// Time limits and caps of connections and WebSockets.
     pub connections: ConnectionLimits,
@@ -595,6 +610,27 @@ pub struct Settings {
     pub article_auto_create: bool,
     pub demo: bool,
     pub playground: bool,
+}
+
+/// Outgoing mail: the SMTP server (its URL may hold a password), the
+/// `From`, and Parley's public address for links.
+#[derive(Clone)]
+pub struct MailConfig {
+    pub smtp_url: SecretString,
+    pub settings: MailSettings,
+}
+
+impl MailConfig {
+    /// Mail through `smtp_url` from `from`, with links to `public_url`.
+    pub fn new(smtp_url: &str, from: &str, public_url: url::Url) -> Self {
+        Self {
+            smtp_url: SecretString::from(smtp_url.to_owned()),
+            settings: MailSettings {
+                from: from.to_owned(),
+                public_url,
+            },
+        }
+    }
 }
 
 /// The first admin, from `PARLEY_ADMIN_EMAIL` and `PARLEY_ADMIN_PASSWORD`.
@@ -660,6 +696,7 @@ impl Settings {
             retention: RetentionPolicy {
                 hidden_days: serve.retention_days,
             },
+            mail: mail_config(serve)?,
             trusted_proxies: serve.trusted_proxies.clone(),
             connections: ConnectionLimits {
                 header_timeout: Duration::from_secs(serve.header_timeout_secs),
@@ -701,6 +738,7 @@ impl Settings {
             http_max_age_secs: defaults::HTTP_MAX_AGE_SECS,
             flood: FloodPolicy::default(),
             retention: RetentionPolicy::default(),
+            mail: None,
             trusted_proxies: Vec::new(),
             connections: ConnectionLimits::default(),
             statement_counter: None,
@@ -711,6 +749,38 @@ impl Settings {
             article_auto_create: false,
             demo: true,
             playground: true,
+        }
+    }
+}
+
+/// Outgoing mail, when `PARLEY_SMTP_URL`, `--mail-from` and `--public-url`
+/// are all set; an error names what is missing when only some are.
+fn mail_config(serve: &ServeArgs) -> anyhow::Result<Option<MailConfig>> {
+    let smtp_url = secret_from_env("PARLEY_SMTP_URL")?;
+    match (smtp_url, &serve.mail_from, &serve.public_url) {
+        (None, None, _) => Ok(None),
+        (Some(url), Some(from), Some(public_url)) => Ok(Some(MailConfig {
+            smtp_url: url,
+            settings: MailSettings {
+                from: from.clone(),
+                public_url: public_url.clone(),
+            },
+        })),
+        (url, from, public_url) => {
+            let missing: Vec<&str> = [
+                url.is_none().then_some("PARLEY_SMTP_URL"),
+                from.is_none().then_some("PARLEY_MAIL_FROM (--mail-from)"),
+                public_url
+                    .is_none()
+                    .then_some("PARLEY_PUBLIC_URL (--public-url)"),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            anyhow::bail!(
+                "outgoing mail needs PARLEY_SMTP_URL, PARLEY_MAIL_FROM and PARLEY_PUBLIC_URL together; missing: {}",
+                missing.join(", ")
+            )
         }
     }
 }

@@ -64,6 +64,8 @@ pub enum Field {
     Ids,
     /// The secret an author received with their comment.
     AuthorToken,
+    /// A reader's wish to be told of replies by mail.
+    NotifyReplies,
     /// The earliest time of a log page.
     Since,
     /// The moderator a log page is narrowed to.

@@ -351,6 +351,7 @@ fn erased(id: Uuid, article: Uuid, status: CommentStatus, created_at: i64) -> co
         email_key_id: None,
         email_index: None,
         hidden_at: None,
+        notify_replies: false,
     }
 }
 

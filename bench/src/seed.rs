@@ -241,6 +241,7 @@ impl Writer<'_> {
             email_key_id: Set(Some(sealed.key_id)),
             email_index: Set(Some(sealed.index)),
             hidden_at: Set((status == CommentStatus::Hidden).then_some(self.clock)),
+            notify_replies: Set(false),
         });
         self.written += 1;
         if status == CommentStatus::Approved {

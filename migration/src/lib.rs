@@ -21,6 +21,7 @@ mod m20261207_000011_audit_account_changes;
 mod m20261207_000012_moderation_rules;
 mod m20261207_000013_index_author_keys_with_status;
 mod m20261208_000014_seal_author_emails;
+mod m20261208_000015_outgoing_mail;
 
 /// Runs Parley's migrations in order.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_moderation_rules::Migration),
             Box::new(m20261207_000013_index_author_keys_with_status::Migration),
             Box::new(m20261208_000014_seal_author_emails::Migration),
+            Box::new(m20261208_000015_outgoing_mail::Migration),
         ]
     }
 }

@@ -13,6 +13,7 @@ use super::article_auto_create::ArticlePage;
 use super::author_token::AuthorToken;
 use super::email_privacy::Sealing;
 use super::flood::{self, Fingerprints, FloodPolicy};
+use super::mail::Mail;
 use super::moderation_rules::{self, Facts};
 use super::moderation_settings::SettingsCache;
 use super::{ArticleSlug, AuthorName, CommentBody, CommentStatus, Email};
@@ -31,6 +32,8 @@ pub struct NewComment {
     pub page: ArticlePage,
     /// The token of the author's earlier comments, if they kept one.
     pub author_token: Option<AuthorToken>,
+    /// Whether the author asked to be told of replies by mail.
+    pub notify_replies: bool,
 }
 
 impl NewComment {
@@ -58,6 +61,7 @@ impl NewComment {
             body: CommentBody::parse(body)?,
             page,
             author_token: author_token.map(AuthorToken::parse).transpose()?,
+            notify_replies: false,
         })
     }
 }
@@ -72,6 +76,8 @@ pub struct PostRules<'a> {
     /// The listed origins when the first comment on an unknown slug may
     /// create its article (`--article-auto-create`); `None` otherwise.
     pub auto_create: Option<&'a super::origins::CorsOrigins>,
+    /// How mail is sent, where it is: reply notifications need it.
+    pub mail: Option<&'a Mail>,
 }
 
 /// A stored comment and the author token its author gets back.
@@ -101,7 +107,18 @@ pub async fn post(
         body,
         page,
         author_token,
+        notify_replies,
     } = input;
+    let mail = match (notify_replies, rules.mail) {
+        (true, None) => {
+            return Err(AppError::bad_input(
+                Field::NotifyReplies,
+                "reply notifications are not offered on this site",
+            ));
+        }
+        (true, Some(mail)) => Some(mail),
+        (false, _) => None,
+    };
     // A client over its flood limits is refused before any costly work
     // (formatting, lookups); the check in the transaction below decides.
     flood::precheck(
@@ -206,6 +223,7 @@ pub async fn post(
     }
     flood::admit(&txn, rules.flood, rules.fingerprints, rules.client, now).await?;
     let sealed = rules.sealing.seal(id, email.as_str());
+    let email_for_mail = email.as_str().to_owned();
     let stored = comments::insert(
         &txn,
         comment::Model {
@@ -225,9 +243,19 @@ pub async fn post(
             email_key_id: Some(sealed.key_id),
             email_index: Some(sealed.index),
             hidden_at: (status == CommentStatus::Hidden).then_some(now),
+            notify_replies,
         },
     )
     .await?;
+    let mut mailed = false;
+    if let Some(mail) = mail {
+        mailed |= super::mail::replies::ask(&txn, mail, &email_for_mail).await?;
+    }
+    if status == CommentStatus::Approved
+        && let Some(mail) = rules.mail
+    {
+        mailed |= super::mail::replies::reply_approved(&txn, mail, &stored).await?;
+    }
     let approved = status == CommentStatus::Approved;
     let mut news = events.news();
     if created {
@@ -238,6 +266,9 @@ pub async fn post(
     news.announce(&txn).await?;
     txn.commit().await?;
     news.publish();
+    if mailed && let Some(mail) = rules.mail {
+        mail.wake();
+    }
     if created {
         tracing::info!(article = %article.id, "article created by its first comment");
     }

@@ -15,7 +15,7 @@ use anyhow::Context;
 use uuid::Uuid;
 
 use crate::store::sealing::{DataKeys, Place};
-use crate::store::{Store, comments, secrets};
+use crate::store::{Store, comments, mail_recipients, outbox, secrets};
 
 use super::email_privacy::Sealing;
 
@@ -73,6 +73,8 @@ pub async fn unlock(store: &Store, keys: &DataKeys) -> anyhow::Result<()> {
     let mut in_use: Vec<String> = comments::email_key_ids(db)
         .await
         .context("could not read which data keys sealed the emails")?;
+    in_use.extend(mail_recipients::key_ids(db).await?);
+    in_use.extend(outbox::key_ids(db).await?);
     in_use.extend(
         stored
             .iter()
@@ -183,6 +185,7 @@ pub async fn rotate(
 ) -> anyhow::Result<Rotation> {
     let keys = sealing.keys();
     let secrets = reseal_secrets(store, keys, Scope::NotSealingKey).await?;
+    reseal_mail(store, keys).await?;
     let sealing_id = keys.sealing_id();
     let mut emails = 0;
     for pass in 1..=PASSES {
@@ -199,6 +202,37 @@ pub async fn rotate(
         tokio::time::sleep(PASS_PAUSE).await;
     }
     Ok(Rotation { emails, secrets })
+}
+
+/// Re-seals the addresses that asked for mail and the outbox's recipients
+/// (few: no batches of their own transactions).
+async fn reseal_mail(store: &Store, keys: &DataKeys) -> anyhow::Result<()> {
+    let db = store.db();
+    let sealing_id = keys.sealing_id();
+    loop {
+        let rows = mail_recipients::not_sealed_by(db, sealing_id, BATCH).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            let place = Place::MailRecipient(&row.email_index);
+            let plain = keys.open(&row.email, place)?;
+            mail_recipients::reseal(db, &row.email_index, &row.email, keys.seal(&plain, place))
+                .await?;
+        }
+    }
+    loop {
+        let rows = outbox::not_sealed_by(db, sealing_id, BATCH).await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            let place = Place::OutboxMail(row.id);
+            let plain = keys.open(&row.recipient, place)?;
+            outbox::reseal(db, row.id, &row.recipient, keys.seal(&plain, place)).await?;
+        }
+    }
+    Ok(())
 }
 
 async fn reseal_secrets(store: &Store, keys: &DataKeys, scope: Scope) -> anyhow::Result<u64> {

@@ -28,6 +28,7 @@ pub mod formatting;
 pub mod id;
 pub mod import;
 pub mod login_throttle;
+pub mod mail;
 pub mod moderation;
 pub mod moderation_log;
 pub mod moderation_rules;

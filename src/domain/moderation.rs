@@ -18,14 +18,18 @@ use crate::store::{Store, articles, comments, now_micros};
 
 use super::CommentStatus;
 use super::audit::{self, Action, Actor, Subject};
+use super::mail::Mail;
 
 const MAX_REASON_CHARS: usize = 500;
 
 /// Makes a comment visible to readers (from PENDING, or back from HIDDEN).
-#[tracing::instrument(skip(store, events, viewer), fields(by = ?viewer.moderator_id()))]
+/// A reply that becomes visible is mailed to the author of the comment it
+/// answers, when they asked and confirmed (`mail::replies`).
+#[tracing::instrument(skip(store, events, mail, viewer), fields(by = ?viewer.moderator_id()))]
 pub async fn approve(
     store: &Store,
     events: &CommentEvents,
+    mail: Option<&Mail>,
     viewer: &Viewer,
     id: &str,
 ) -> AppResult<comment::Model> {
@@ -33,10 +37,10 @@ pub async fn approve(
     let comment = change_status(
         store,
         events,
+        mail,
         moderator,
         comment_id(id)?,
-        CommentStatus::Approved,
-        Action::ApproveComment,
+        (CommentStatus::Approved, Action::ApproveComment),
         None,
     )
     .await?;
@@ -59,10 +63,10 @@ pub async fn hide(
     let comment = change_status(
         store,
         events,
+        None,
         moderator,
         id,
-        CommentStatus::Hidden,
-        Action::HideComment,
+        (CommentStatus::Hidden, Action::HideComment),
         reason.as_deref(),
     )
     .await?;
@@ -125,10 +129,10 @@ async fn lock_comment(txn: &sea_orm::DatabaseTransaction, id: Uuid) -> AppResult
 async fn change_status(
     store: &Store,
     events: &CommentEvents,
+    mail: Option<&Mail>,
     moderator: &ViewerModerator,
     id: Uuid,
-    status: CommentStatus,
-    action: Action,
+    (status, action): (CommentStatus, Action),
     reason: Option<&str>,
 ) -> AppResult<comment::Model> {
     let txn = store.begin_write().await?;
@@ -148,8 +152,12 @@ async fn change_status(
         reason,
     )
     .await?;
-    let mut news = events.news();
     let became_visible = !was_visible && status == CommentStatus::Approved;
+    let mailed = match mail.filter(|_| became_visible) {
+        Some(mail) => super::mail::replies::reply_approved(&txn, mail, &updated).await?,
+        None => false,
+    };
+    let mut news = events.news();
     let queue = if status == CommentStatus::Approved {
         QueueChange::Approved
     } else {
@@ -159,6 +167,9 @@ async fn change_status(
     news.announce(&txn).await?;
     txn.commit().await?;
     news.publish();
+    if mailed && let Some(mail) = mail {
+        mail.wake();
+    }
     Ok(updated)
 }
 
@@ -198,10 +209,11 @@ pub enum BulkOutcome {
 /// transaction, with one audit row per comment. Unknown ids are reported
 /// as such and leave the others alone. Answers one outcome per id given,
 /// in order. Moderators only.
-#[tracing::instrument(skip(store, events, viewer, ids, reason), fields(by = ?viewer.moderator_id(), n = ids.len()))]
+#[tracing::instrument(skip(store, events, mail, viewer, ids, reason), fields(by = ?viewer.moderator_id(), n = ids.len()))]
 pub async fn moderate_many(
     store: &Store,
     events: &CommentEvents,
+    mail: Option<&Mail>,
     viewer: &Viewer,
     ids: &[String],
     action: BulkAction,
@@ -266,6 +278,14 @@ pub async fn moderate_many(
         .await?;
         done.push((*id, after, was_visible));
     }
+    let mut mailed = false;
+    if let (BulkAction::Approve, Some(mail)) = (action, mail) {
+        for (_, comment, was_visible) in &done {
+            if !was_visible {
+                mailed |= super::mail::replies::reply_approved(&txn, mail, comment).await?;
+            }
+        }
+    }
     let mut news = events.news();
     for (_, comment, was_visible) in &done {
         match action {
@@ -284,6 +304,9 @@ pub async fn moderate_many(
     news.announce(&txn).await?;
     txn.commit().await?;
     news.publish();
+    if mailed && let Some(mail) = mail {
+        mail.wake();
+    }
     if action == BulkAction::Delete && !done.is_empty() {
         store.purge_erased_pages();
     }

@@ -40,6 +40,7 @@ pub fn field_name(field: Field) -> &'static str {
         Field::EditWindowMinutes => "editWindowMinutes",
         Field::Ids => "ids",
         Field::AuthorToken => "authorToken",
+        Field::NotifyReplies => "notifyReplies",
         Field::Since => "since",
         Field::ModeratorId => "moderatorId",
         Field::CommentId => "commentId",

@@ -51,6 +51,8 @@ pub struct Services {
     pub fingerprints: Fingerprints,
     /// Seals and opens authors' emails.
     pub sealing: crate::domain::email_privacy::Sealing,
+    /// How mail is written, where Parley sends it.
+    pub mail: Option<crate::domain::mail::Mail>,
     /// The listed CORS origins when `--article-auto-create` is on.
     pub auto_create: Option<crate::domain::origins::CorsOrigins>,
 }

@@ -30,6 +30,7 @@ impl Mutation {
             sealing: &services.sealing,
             client: ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
             auto_create: services.auto_create.as_ref(),
+            mail: services.mail.as_ref(),
         };
         let posted =
             comments::post(&services.store, &services.events, rules, input.parse()?).await?;
@@ -210,6 +211,7 @@ impl Mutation {
         let results = moderation::moderate_many(
             &services.store,
             &services.events,
+            services.mail.as_ref(),
             viewer(ctx),
             &ids,
             action,
@@ -252,8 +254,14 @@ impl Mutation {
     /// Makes a comment visible to readers. Moderators only.
     async fn approve_comment(&self, ctx: &Context<'_>, id: ID) -> Result<Comment> {
         let services = services(ctx);
-        let approved =
-            moderation::approve(&services.store, &services.events, viewer(ctx), &id).await?;
+        let approved = moderation::approve(
+            &services.store,
+            &services.events,
+            services.mail.as_ref(),
+            viewer(ctx),
+            &id,
+        )
+        .await?;
         Ok(Comment::from(approved))
     }
 

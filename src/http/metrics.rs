@@ -2,8 +2,8 @@
 //! (`--metrics-listen`, off by default) so that they never share a port
 //! with the public API: GraphQL requests by operation and outcome with
 //! their latency, read-cache hits and misses, rate-limit refusals, open
-//! WebSockets and subscriptions, database pool use and the password-hashing
-//! queue. Labels take only values Parley chooses (root field names of
+//! WebSockets and subscriptions, database pool use, the password-hashing
+//! queue and the mail outbox. Labels take only values Parley chooses (root field names of
 //! documents that validated, error codes), never a client's own text, so
 //! their number stays bounded.
 
@@ -73,6 +73,7 @@ pub struct Metrics {
     pool: Family<StateLabel, Gauge>,
     pool_max: Gauge,
     hashing_waiting: Gauge,
+    outbox: Gauge,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -139,8 +140,15 @@ impl Default for Metrics {
             "Password hashes (logins, password changes) waiting for a free core",
             hashing_waiting.clone(),
         );
+        let outbox = Gauge::default();
+        registry.register(
+            "outbox_mails",
+            "Mails waiting in the outbox: written, not yet taken by the SMTP server",
+            outbox.clone(),
+        );
         Self {
             registry,
+            outbox,
             requests,
             latency,
             read_cache,
@@ -189,7 +197,8 @@ impl Metrics {
     }
 
     /// The metrics now, in the Prometheus text format.
-    fn render(&self, store: &Store) -> Result<String, std::fmt::Error> {
+    fn render(&self, store: &Store, outbox: u64) -> Result<String, std::fmt::Error> {
+        self.outbox.set(i64::try_from(outbox).unwrap_or(i64::MAX));
         let pool = store.pool_use();
         let in_use = i64::from(pool.size).saturating_sub(i64::try_from(pool.idle).unwrap_or(0));
         self.pool
@@ -266,7 +275,10 @@ pub fn router(metrics: Arc<Metrics>, store: Store) -> Router {
     Router::new().route(
         "/metrics",
         get(move || async move {
-            match metrics.render(&store) {
+            let outbox = crate::domain::mail::outbox::waiting(&store)
+                .await
+                .unwrap_or_default();
+            match metrics.render(&store, outbox) {
                 Ok(text) => (
                     [(
                         header::CONTENT_TYPE,

@@ -20,6 +20,7 @@ pub mod connections;
 pub mod cors;
 mod graphql;
 mod health;
+mod mail_links;
 pub mod metrics;
 mod pages;
 mod playground;
@@ -81,6 +82,9 @@ pub struct AppState {
     pub playground: bool,
     /// This server's metrics (served only with `--metrics-listen`).
     pub metrics: Arc<metrics::Metrics>,
+    /// How mail is written, where Parley sends it: the pages its links
+    /// lead to.
+    pub mail: Option<crate::domain::mail::Mail>,
 }
 
 /// Smallest answer worth compressing, in bytes.
@@ -107,6 +111,14 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route("/healthz", get(health::healthz))
+        .route(
+            "/mail/confirm",
+            get(mail_links::confirm_page).post(mail_links::confirm),
+        )
+        .route(
+            "/mail/unsubscribe",
+            get(mail_links::unsubscribe_page).post(mail_links::unsubscribe),
+        )
         .route("/", get(pages::home))
         .route("/demo", get(pages::demo))
         .route("/embed.js", get(assets::embed_js))

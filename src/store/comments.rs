@@ -301,6 +301,7 @@ pub async fn insert(
         email_key_id: Set(model.email_key_id),
         email_index: Set(model.email_index),
         hidden_at: Set(model.hidden_at),
+        notify_replies: Set(model.notify_replies),
     }
     .insert(db)
     .await?;

@@ -40,6 +40,10 @@ pub enum Place<'a> {
     CommentEmail(Uuid),
     /// A server secret, by name.
     Secret(&'a str),
+    /// The address of a mail recipient, by its blind index, or of a mail in
+    /// the outbox, by its id.
+    MailRecipient(&'a str),
+    OutboxMail(Uuid),
     /// The check value of a key.
     Check,
 }
@@ -49,6 +53,8 @@ impl Place<'_> {
         match self {
             Self::CommentEmail(id) => [b"comment-email:".as_slice(), id.as_bytes()].concat(),
             Self::Secret(name) => format!("secret:{name}").into_bytes(),
+            Self::MailRecipient(index) => format!("mail-recipient:{index}").into_bytes(),
+            Self::OutboxMail(id) => [b"outbox:".as_slice(), id.as_bytes()].concat(),
             Self::Check => b"check".to_vec(),
         }
     }
@@ -287,6 +293,35 @@ impl DataKey {
         let end = plain.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
         String::from_utf8(plain[..end].to_vec()).map_err(|_| OpenError::Forged)
     }
+}
+
+/// The ids of the keys that sealed the values of `column` in the table of
+/// `E` (each value starts with its key's id).
+pub async fn key_ids_in<E, C>(
+    db: &impl sea_orm::ConnectionTrait,
+    column: C,
+) -> Result<Vec<String>, sea_orm::DbErr>
+where
+    E: sea_orm::EntityTrait,
+    C: sea_orm::ColumnTrait,
+{
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, Func};
+    E::find()
+        .select_only()
+        .column_as(
+            Expr::expr(
+                Func::cust("substr")
+                    .arg(Expr::col(column))
+                    .arg(1)
+                    .arg(i32::try_from(ID_HEX_DIGITS).unwrap_or(16)),
+            ),
+            "key_id",
+        )
+        .distinct()
+        .into_tuple::<String>()
+        .all(db)
+        .await
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ mod embedding;
 mod fan_out;
 mod flood;
 mod import;
+mod mail;
 mod moderation;
 mod moderation_rules;
 mod moderation_tools;

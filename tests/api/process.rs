@@ -94,7 +94,12 @@ impl Server {
         panic!("parley did not come up: {}", log.lock().unwrap());
     }
 
-    async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Option<Value> {
+    pub(crate) async fn gql(
+        &self,
+        token: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> Option<Value> {
         gql_at(&self.base, token, query, variables).await
     }
 
@@ -203,7 +208,7 @@ async fn wait_for_exit(server: Server) -> (std::process::ExitStatus, String) {
 }
 
 /// Logs in as the admin and creates the article `slug`.
-async fn create_article(server: &Server, slug: &str) {
+pub(crate) async fn create_article(server: &Server, slug: &str) {
     let login = server
         .gql(
             None,

@@ -558,6 +558,7 @@ fn check(
         email_index: Some(sealed.index),
         // The retention period counts from the import.
         hidden_at: (source.status == CommentStatus::Hidden).then(now_micros),
+        notify_replies: false,
     })
 }
 

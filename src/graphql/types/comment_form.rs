@@ -39,6 +39,12 @@ impl CommentForm {
         i32::try_from(self.0.edit_window_minutes).unwrap_or(i32::MAX)
     }
 
+    /// Whether readers may ask to be told of replies by mail
+    /// (`PostCommentInput.notifyReplies`): only where Parley sends mail.
+    async fn notify_replies(&self, ctx: &Context<'_>) -> bool {
+        crate::graphql::services(ctx).mail.is_some()
+    }
+
     /// The fields of a comment, in the order a form shows them.
     async fn fields(&self) -> Vec<CommentFormField> {
         self.0

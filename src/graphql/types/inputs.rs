@@ -30,12 +30,18 @@ pub struct PostCommentInput {
     /// same email as an approved comment posted with it, is approved at once
     /// (when trusting returning authors is on). Without it a new one is made.
     pub author_token: Option<String>,
+    /// Mail the author when a reply to this comment is approved, once
+    /// their address has confirmed (a confirmation mail is sent the first
+    /// time it asks). Offered only where `commentForm.notifyReplies` is true;
+    /// elsewhere `true` is a `BAD_USER_INPUT` error on this field.
+    #[graphql(default)]
+    pub notify_replies: bool,
 }
 
 impl PostCommentInput {
     /// The submission as validated domain values.
     pub fn parse(&self) -> AppResult<NewComment> {
-        NewComment::parse(
+        let parsed = NewComment::parse(
             &self.article_slug,
             self.parent_id.as_ref().map(|id| id.as_str()),
             &self.author_name,
@@ -46,7 +52,11 @@ impl PostCommentInput {
                 title: self.article_title.clone(),
             },
             self.author_token.as_deref(),
-        )
+        )?;
+        Ok(NewComment {
+            notify_replies: self.notify_replies,
+            ..parsed
+        })
     }
 }
 

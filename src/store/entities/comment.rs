@@ -38,6 +38,9 @@ pub struct Model {
     /// When it was hidden (microseconds), while it is: the retention period
     /// counts from it.
     pub hidden_at: Option<i64>,
+    /// Whether its author asked to be told of replies (by mail, once their
+    /// address confirmed).
+    pub notify_replies: bool,
 }
 
 /// Where a comment stands in moderation; only APPROVED ones reach readers.
