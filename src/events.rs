@@ -352,6 +352,7 @@ fn erased(id: Uuid, article: Uuid, status: CommentStatus, created_at: i64) -> co
         email_index: None,
         hidden_at: None,
         notify_replies: false,
+        reply_notified: false,
     }
 }
 

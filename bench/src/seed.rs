@@ -242,6 +242,7 @@ impl Writer<'_> {
             email_index: Set(Some(sealed.index)),
             hidden_at: Set((status == CommentStatus::Hidden).then_some(self.clock)),
             notify_replies: Set(false),
+            reply_notified: Set(false),
         });
         self.written += 1;
         if status == CommentStatus::Approved {

@@ -244,12 +244,14 @@ pub async fn post(
             email_index: Some(sealed.index),
             hidden_at: (status == CommentStatus::Hidden).then_some(now),
             notify_replies,
+            reply_notified: false,
         },
     )
     .await?;
     let mut mailed = false;
-    if let Some(mail) = mail {
-        mailed |= super::mail::replies::ask(&txn, mail, &email_for_mail).await?;
+    if let (Some(mail), Some(author_key)) = (mail, stored.author_key.as_deref()) {
+        mailed |=
+            super::mail::replies::ask(&txn, mail, &email_for_mail, author_key, status).await?;
     }
     if status == CommentStatus::Approved
         && let Some(mail) = rules.mail

@@ -81,6 +81,14 @@ impl Fingerprints {
         })
     }
 
+    /// A fixed key, for unit tests.
+    #[cfg(test)]
+    pub fn for_tests() -> Self {
+        Self {
+            key: b"a key for unit tests only".to_vec(),
+        }
+    }
+
     /// The hex fingerprint of `value` in the namespace `kind`.
     pub fn of(&self, kind: &str, value: &str) -> String {
         #[allow(clippy::expect_used, reason = "HMAC takes a key of any length")]

@@ -3,7 +3,8 @@
 //! took it in hidden) is erased as
 //! `deleteComment` erases it (its replies move up), and recorded in the
 //! moderation log as `ERASE_EXPIRED`; flood-control records older than a
-//! day go too. A background task does it in small batches, each its own
+//! day go too, and so do addresses that asked for mail 30 days ago and
+//! never confirmed (or unsubscribed that long ago). A background task does it in small batches, each its own
 //! transaction, which one instance at a time takes (a PostgreSQL advisory
 //! lock): instances sharing a database split the work, never repeat it.
 
@@ -15,7 +16,7 @@ use crate::store::entities::comment::CommentStatus;
 
 use crate::error::AppResult;
 use crate::events::{CommentEvents, QueueChange};
-use crate::store::{Store, articles, comments, now_micros, post_marks};
+use crate::store::{Store, articles, comments, mail_recipients, now_micros, post_marks};
 
 use super::audit::{self, Action, Actor, Subject};
 
@@ -65,6 +66,11 @@ pub async fn sweep(
             });
         }
         post_marks::prune(&txn, now - DAY_MICROS).await?;
+        mail_recipients::prune(
+            &txn,
+            now - super::mail::replies::UNCONFIRMED_KEPT_DAYS * DAY_MICROS,
+        )
+        .await?;
         txn.commit().await?;
     }
     if policy.hidden_days == 0 {

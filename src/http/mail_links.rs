@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use super::AppState;
-use super::pages::{escape, guarded_html};
+use super::pages::guarded_html;
 use crate::domain::mail::replies::{self, LinkOutcome};
 
 #[derive(Debug, Deserialize)]
@@ -64,21 +64,19 @@ fn failed() -> Response {
     )
 }
 
-/// `GET /mail/confirm?token=…`: the button, not the deed.
-pub async fn confirm_page(State(state): State<AppState>, Query(link): Query<Link>) -> Response {
+/// `GET /mail/confirm?token=…`: the button, not the deed. The form posts
+/// back to the page's own address, token included.
+pub async fn confirm_page(State(state): State<AppState>) -> Response {
     if state.mail.is_none() {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let token = escape(&link.token);
     answer(
         StatusCode::OK,
         "Mail about replies",
-        &format!(
-            r#"<p>Confirm that you want a mail when someone replies to a comment you asked about.</p>
-<form method="post" action="/mail/confirm?token={token}">
+        r#"<p>Confirm that you want a mail when someone replies to a comment you asked about.</p>
+<form method="post">
 <button type="submit">Confirm</button>
-</form>"#
-        ),
+</form>"#,
     )
 }
 
@@ -103,20 +101,17 @@ pub async fn confirm(State(state): State<AppState>, Query(link): Query<Link>) ->
 }
 
 /// `GET /mail/unsubscribe?token=…`: the button, not the deed.
-pub async fn unsubscribe_page(State(state): State<AppState>, Query(link): Query<Link>) -> Response {
+pub async fn unsubscribe_page(State(state): State<AppState>) -> Response {
     if state.mail.is_none() {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let token = escape(&link.token);
     answer(
         StatusCode::OK,
         "Stop mail about replies",
-        &format!(
-            r#"<p>No more mail will be sent to your address about replies to your comments.</p>
-<form method="post" action="/mail/unsubscribe?token={token}">
+        r#"<p>Press the button to stop mail to your address about replies to your comments.</p>
+<form method="post">
 <button type="submit">Stop these mails</button>
-</form>"#
-        ),
+</form>"#,
     )
 }
 

@@ -28,7 +28,7 @@ fn base_url(headers: &HeaderMap) -> String {
     host(headers).map_or_else(String::new, |host| format!("http://{host}"))
 }
 
-pub fn escape(text: &str) -> String {
+fn escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

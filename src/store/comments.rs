@@ -302,6 +302,7 @@ pub async fn insert(
         email_index: Set(model.email_index),
         hidden_at: Set(model.hidden_at),
         notify_replies: Set(model.notify_replies),
+        reply_notified: Set(model.reply_notified),
     }
     .insert(db)
     .await?;
@@ -354,6 +355,8 @@ pub async fn delete_and_reparent(
         .exec(db)
         .await?;
     Comment::delete_by_id(comment.id).exec(db).await?;
+    // A mail about it (a reply notification with its text) goes with it.
+    super::outbox::forget_comment(db, comment.id).await?;
     let leaving = i64::from(is_approved(&comment.status));
     if leaving > 0 {
         add_to_comment_count(db, comment.article_id, -leaving).await?;
@@ -643,4 +646,14 @@ pub async fn hidden_before(
         .into_tuple::<Uuid>()
         .all(db)
         .await
+}
+
+/// Notes that the author of the comment `id` replies to was told of it.
+pub async fn mark_reply_notified(db: &impl ConnectionTrait, id: Uuid) -> Result<(), DbErr> {
+    Comment::update_many()
+        .col_expr(Column::ReplyNotified, Expr::value(true))
+        .filter(Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
 }

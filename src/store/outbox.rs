@@ -68,6 +68,15 @@ pub async fn failed(
     Ok(())
 }
 
+/// Takes back the mails about a comment that is being deleted.
+pub async fn forget_comment(db: &impl ConnectionTrait, comment_id: Uuid) -> Result<(), DbErr> {
+    Outbox::delete_many()
+        .filter(Column::CommentId.eq(comment_id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// How many mails wait.
 pub async fn depth(db: &impl ConnectionTrait) -> Result<u64, DbErr> {
     Outbox::find().count(db).await

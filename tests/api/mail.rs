@@ -407,6 +407,45 @@ async fn reply_notifications_need_a_confirmed_address_and_stop_on_unsubscribe(ba
         "no other reader's address"
     );
 
+    // Hiding and approving the reply again tells her nothing more.
+    app.gql_as(
+        &token,
+        "mutation($id: ID!) { hideComment(id: $id) { id } }",
+        json!({ "id": carl_reply }),
+    )
+    .await;
+    app.approve(&token, &carl_reply).await;
+    // Someone else typing her confirmed address, from another browser,
+    // does not get replies to their comment mailed to her.
+    let mallory = post_as(
+        &app,
+        "harbour",
+        "Ann",
+        ann,
+        "Mallory writing as Ann",
+        None,
+        true,
+    )
+    .await;
+    app.approve(&token, &mallory).await;
+    let bait = post_as(
+        &app,
+        "harbour",
+        "Mallory",
+        "mallory@readers.example",
+        "Spam through Ann's inbox",
+        Some(&mallory),
+        false,
+    )
+    .await;
+    app.approve(&token, &bait).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        sink.received_by(ann).len(),
+        2,
+        "no second mail for the same reply, none for another browser's comment"
+    );
+
     // Her own reply is not mailed to her.
     let own = post_as(
         &app,

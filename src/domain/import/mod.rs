@@ -559,6 +559,7 @@ fn check(
         // The retention period counts from the import.
         hidden_at: (source.status == CommentStatus::Hidden).then(now_micros),
         notify_replies: false,
+        reply_notified: false,
     })
 }
 

@@ -62,6 +62,8 @@ struct Letter {
     body: String,
     /// The address's blind index: its unsubscribe link.
     email_index: String,
+    /// The comment it tells of: deleting the comment takes the mail back.
+    comment: Option<Uuid>,
 }
 
 impl Mail {
@@ -91,14 +93,15 @@ impl Mail {
         self.wake.notify_one();
     }
 
-    /// A link to Parley's page `path` with a signed token for the address
-    /// of blind index `email_index`.
-    fn link(&self, path: &str, purpose: Purpose, email_index: &str) -> String {
+    /// A link to Parley's page `path` (under the public URL's own path)
+    /// with a token signed for `subject`.
+    fn link(&self, path: &str, purpose: Purpose, subject: &str) -> String {
         let mut url = self.settings.public_url.clone();
-        url.set_path(path);
+        let base = url.path().trim_end_matches('/').to_owned();
+        url.set_path(&format!("{base}{path}"));
         url.query_pairs_mut().clear().append_pair(
             "token",
-            &tokens::make(self.sealing.fingerprints(), purpose, email_index),
+            &tokens::make(self.sealing.fingerprints(), purpose, subject),
         );
         url.to_string()
     }
@@ -142,6 +145,7 @@ impl Mail {
             txn,
             outbox_mail::Model {
                 id,
+                comment_id: letter.comment,
                 recipient: self.sealing.keys().seal(&letter.to, Place::OutboxMail(id)),
                 subject: letter.subject,
                 body,

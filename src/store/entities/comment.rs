@@ -41,6 +41,9 @@ pub struct Model {
     /// Whether its author asked to be told of replies (by mail, once their
     /// address confirmed).
     pub notify_replies: bool,
+    /// Whether the author of the comment it replies to was told of it
+    /// (once only, however often it is hidden and approved again).
+    pub reply_notified: bool,
 }
 
 /// Where a comment stands in moderation; only APPROVED ones reach readers.

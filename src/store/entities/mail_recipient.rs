@@ -1,5 +1,5 @@
 //! The `mail_recipients` table: addresses that asked for reply
-//! notifications, by blind index, with their consent.
+//! notifications, by blind index (their consents are `mail_consents`).
 
 use sea_orm::entity::prelude::*;
 
@@ -11,11 +11,10 @@ pub struct Model {
     pub email_index: String,
     /// The address, sealed (`sealing::Place::MailRecipient`).
     pub email: String,
-    /// When the address confirmed (double opt-in); `None` until then.
-    pub confirmed_at: Option<i64>,
     /// When the last confirmation mail was written: at most one a day.
     pub confirmation_sent_at: Option<i64>,
-    /// When it unsubscribed; asking again needs a new confirmation.
+    /// When it unsubscribed (its consents went then); no confirmation is
+    /// sent to it for 30 days after.
     pub unsubscribed_at: Option<i64>,
     pub created_at: i64,
 }

@@ -5,6 +5,7 @@ pub mod article;
 pub mod ban;
 pub mod comment;
 pub mod login_failure;
+pub mod mail_consent;
 pub mod mail_recipient;
 pub mod moderation_action;
 pub mod moderation_settings;

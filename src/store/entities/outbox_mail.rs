@@ -8,7 +8,10 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// The recipient's address, sealed (`sealing::Place::MailRecipient`).
+    /// The comment it is about, if any: deleting the comment takes back
+    /// its mail.
+    pub comment_id: Option<Uuid>,
+    /// The recipient's address, sealed (`sealing::Place::OutboxMail`).
     pub recipient: String,
     pub subject: String,
     /// Plain text.
