@@ -166,7 +166,6 @@ impl App {
                 events: events.clone(),
                 settings: Default::default(),
                 flood: settings.flood,
-                fingerprints: sealing.fingerprints().clone(),
                 sealing,
                 mail: mail.clone(),
                 auto_create: settings

@@ -349,16 +349,7 @@ impl DatabaseArgs {
                 text: SecretString::from(text),
                 from: "PARLEY_DATA_KEY".to_owned(),
             }),
-            (None, Some(path)) => {
-                let text = std::fs::read_to_string(path).with_context(|| {
-                    format!("could not read the data key file {}", path.display())
-                })?;
-                crate::key_file::warn_if_others_can_read(path);
-                Ok(DataKeySource::Given {
-                    text: SecretString::from(text),
-                    from: format!("the data key file {}", path.display()),
-                })
-            }
+            (None, Some(path)) => DataKeySource::from_file(path),
             (None, None) => Ok(DataKeySource::BesideDatabase),
         }
     }

@@ -38,6 +38,14 @@ impl std::fmt::Debug for DataKeySource {
 }
 
 impl DataKeySource {
+    /// The key file at `path` (`--data-key-file`), read now.
+    pub fn from_file(path: &Path) -> anyhow::Result<Self> {
+        Ok(Self::Given {
+            text: read_secret_file(path)?,
+            from: format!("the data key file {}", path.display()),
+        })
+    }
+
     /// A key given as text (tests, embedding).
     pub fn given(text: impl Into<String>) -> Self {
         Self::Given {
@@ -146,12 +154,17 @@ fn is_in_memory(path: &Path) -> bool {
 /// The keys in the file at `path`, which holds one or more keys (the one
 /// that seals first).
 pub fn read_key_file(path: &Path) -> anyhow::Result<DataKeys> {
+    DataKeys::parse(read_secret_file(path)?.expose_secret()).map_err(|err| {
+        anyhow::anyhow!("the data key file {} cannot be used: {err}", path.display())
+    })
+}
+
+/// The content of a key file, with a warning when others can read it.
+fn read_secret_file(path: &Path) -> anyhow::Result<SecretString> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("could not read the data key file {}", path.display()))?;
     warn_if_others_can_read(path);
-    DataKeys::parse(&text).map_err(|err| {
-        anyhow::anyhow!("the data key file {} cannot be used: {err}", path.display())
-    })
+    Ok(SecretString::from(text))
 }
 
 /// Writes a new key file, readable by its owner only; fails if one exists.
@@ -205,7 +218,7 @@ fn sync_folder_of(_path: &Path) -> std::io::Result<()> {
 
 /// Warns when the key file at `path` can be read by other users.
 #[cfg(unix)]
-pub fn warn_if_others_can_read(path: &Path) {
+fn warn_if_others_can_read(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     if let Ok(metadata) = std::fs::metadata(path)
         && metadata.permissions().mode() & 0o077 != 0
@@ -218,4 +231,4 @@ pub fn warn_if_others_can_read(path: &Path) {
 }
 
 #[cfg(not(unix))]
-pub fn warn_if_others_can_read(_path: &Path) {}
+fn warn_if_others_can_read(_path: &Path) {}

@@ -32,7 +32,6 @@ pub const MAX_EDITS: u64 = 10;
 /// What an author edit needs from the server.
 pub struct EditRules<'a> {
     pub settings: &'a SettingsCache,
-    pub fingerprints: &'a Fingerprints,
     pub sealing: &'a Sealing,
 }
 
@@ -91,10 +90,17 @@ pub async fn edit(
     let settings = super::moderation_settings::current(store, events, rules.settings).await?;
     let body = CommentBody::parse(body)?;
     // The proof first: formatting is work only the author may cause.
-    find_own(store.db(), rules.fingerprints, &settings, id, token).await?;
+    find_own(
+        store.db(),
+        rules.sealing.fingerprints(),
+        &settings,
+        id,
+        token,
+    )
+    .await?;
     let formatted = formatting::format(body.as_str());
     let txn = store.begin_write().await?;
-    let comment = own_comment(&txn, rules.fingerprints, &settings, id, token).await?;
+    let comment = own_comment(&txn, rules.sealing.fingerprints(), &settings, id, token).await?;
     if audit::count_for_comment(&txn, comment.id, Action::EditComment).await? >= MAX_EDITS {
         return Err(AppError::Forbidden(
             "this comment has been edited as many times as it may be (10)",
@@ -107,7 +113,7 @@ pub async fn edit(
         .sealing
         .open(comment.id, &comment.author_email)?
         .unwrap_or_default();
-    let banned = super::bans::is_banned(&txn, rules.fingerprints, &email).await?;
+    let banned = super::bans::is_banned(&txn, rules.sealing.fingerprints(), &email).await?;
     let proven = article_policy::trusts(&settings, &article)
         && match (
             comment.author_key.as_deref(),
@@ -182,7 +188,7 @@ pub async fn withdraw(
 ) -> AppResult<uuid::Uuid> {
     let settings = super::moderation_settings::current(store, events, rules.settings).await?;
     let txn = store.begin_write().await?;
-    let comment = own_comment(&txn, rules.fingerprints, &settings, id, token).await?;
+    let comment = own_comment(&txn, rules.sealing.fingerprints(), &settings, id, token).await?;
     comments::delete_and_reparent(&txn, &comment).await?;
     let subject = Subject::comment(&comment);
     audit::record(&txn, Actor::Author, Action::WithdrawComment, subject, None).await?;

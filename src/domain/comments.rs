@@ -12,7 +12,7 @@ use crate::store::{Store, articles, comments, now_micros};
 use super::article_auto_create::ArticlePage;
 use super::author_token::AuthorToken;
 use super::email_privacy::Sealing;
-use super::flood::{self, Fingerprints, FloodPolicy};
+use super::flood::{self, FloodPolicy};
 use super::mail::Mail;
 use super::moderation_rules::{self, Facts};
 use super::moderation_settings::SettingsCache;
@@ -70,7 +70,6 @@ impl NewComment {
 pub struct PostRules<'a> {
     pub settings: &'a SettingsCache,
     pub flood: &'a FloodPolicy,
-    pub fingerprints: &'a Fingerprints,
     pub sealing: &'a Sealing,
     pub client: Option<IpAddr>,
     /// The listed origins when the first comment on an unknown slug may
@@ -109,6 +108,7 @@ pub async fn post(
         author_token,
         notify_replies,
     } = input;
+    let fingerprints = rules.sealing.fingerprints();
     let mail = match (notify_replies, rules.mail) {
         (true, None) => {
             return Err(AppError::bad_input(
@@ -124,7 +124,7 @@ pub async fn post(
     flood::precheck(
         store.db(),
         rules.flood,
-        rules.fingerprints,
+        fingerprints,
         rules.client,
         now_micros(),
     )
@@ -143,7 +143,7 @@ pub async fn post(
     // client cannot pick one, say one that others might pick too.
     let kept = match author_token {
         Some(token) => {
-            let key = token.key(rules.fingerprints);
+            let key = token.key(fingerprints);
             comments::author_key_in_use(store.db(), &key)
                 .await?
                 .then_some((token, key))
@@ -152,7 +152,7 @@ pub async fn post(
     };
     let (author_token, author_key) = kept.unwrap_or_else(|| {
         let token = AuthorToken::generate();
-        let key = token.key(rules.fingerprints);
+        let key = token.key(fingerprints);
         (token, key)
     });
     let decision = super::moderation_rules::decide(
@@ -163,7 +163,7 @@ pub async fn post(
             email: email.as_str(),
             body: body.as_str(),
             links: formatted.links,
-            banned: super::bans::is_banned(store.db(), rules.fingerprints, email.as_str()).await?,
+            banned: super::bans::is_banned(store.db(), fingerprints, email.as_str()).await?,
             proven_returning_author: policy::trusts(&settings, &article)
                 && comments::approved_with_author_key(
                     store.db(),
@@ -221,9 +221,8 @@ pub async fn post(
             "this comment has already been posted",
         ));
     }
-    flood::admit(&txn, rules.flood, rules.fingerprints, rules.client, now).await?;
+    flood::admit(&txn, rules.flood, fingerprints, rules.client, now).await?;
     let sealed = rules.sealing.seal(id, email.as_str());
-    let email_for_mail = email.as_str().to_owned();
     let stored = comments::insert(
         &txn,
         comment::Model {
@@ -250,8 +249,7 @@ pub async fn post(
     .await?;
     let mut mailed = false;
     if let (Some(mail), Some(author_key)) = (mail, stored.author_key.as_deref()) {
-        mailed |=
-            super::mail::replies::ask(&txn, mail, &email_for_mail, author_key, status).await?;
+        mailed |= super::mail::replies::ask(&txn, mail, email.as_str(), author_key, status).await?;
     }
     if status == CommentStatus::Approved
         && let Some(mail) = rules.mail

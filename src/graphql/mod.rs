@@ -25,7 +25,7 @@ use tokio::sync::Semaphore;
 
 use crate::auth::{TokenKeys, Viewer};
 use crate::domain::Store;
-use crate::domain::flood::{Fingerprints, FloodPolicy};
+use crate::domain::flood::FloodPolicy;
 use crate::events::CommentEvents;
 
 pub use mutation::Mutation;
@@ -48,7 +48,6 @@ pub struct Services {
     /// The moderation settings this instance last read.
     pub settings: crate::domain::moderation_settings::SettingsCache,
     pub flood: FloodPolicy,
-    pub fingerprints: Fingerprints,
     /// Seals and opens authors' emails.
     pub sealing: crate::domain::email_privacy::Sealing,
     /// How mail is written, where Parley sends it.

@@ -26,7 +26,6 @@ impl Mutation {
         let rules = comments::PostRules {
             settings: &services.settings,
             flood: &services.flood,
-            fingerprints: &services.fingerprints,
             sealing: &services.sealing,
             client: ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
             auto_create: services.auto_create.as_ref(),
@@ -100,7 +99,7 @@ impl Mutation {
         let login = sessions::login(
             &services.store,
             &services.keys,
-            &services.fingerprints,
+            services.sealing.fingerprints(),
             ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
             &email,
             &password,
@@ -129,7 +128,7 @@ impl Mutation {
         let login = sessions::change_password(
             &services.store,
             &services.keys,
-            &services.fingerprints,
+            services.sealing.fingerprints(),
             ctx.data_opt::<ClientAddr>().map(|addr| addr.0),
             viewer(ctx),
             &current_password,
@@ -300,7 +299,6 @@ impl Mutation {
 fn edit_rules(services: &super::Services) -> author_edits::EditRules<'_> {
     author_edits::EditRules {
         settings: &services.settings,
-        fingerprints: &services.fingerprints,
         sealing: &services.sealing,
     }
 }
