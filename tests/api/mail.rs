@@ -17,6 +17,7 @@ on_both_databases!(
     without_mail_nothing_that_needs_it_is_offered,
     reply_notifications_need_a_confirmed_address_and_stop_on_unsubscribe,
     the_outbox_loses_no_mail_when_the_server_is_killed,
+    a_deleted_reply_takes_its_mail_back_and_unconfirmed_addresses_are_forgotten,
 );
 
 /// Where the tests' mail goes.
@@ -619,4 +620,124 @@ async fn the_outbox_loses_no_mail_when_the_server_is_killed(backend: Backend) {
         1 + REPLIES
     );
     server.kill();
+}
+
+/// The first row's text column of a query on the test database.
+async fn sql_text(app: &TestApp, query: &str) -> String {
+    use sea_orm::{ConnectionTrait, Statement};
+    let conn = app.db.connect().await;
+    let row = conn
+        .query_one_raw(Statement::from_string(
+            conn.get_database_backend(),
+            query.to_owned(),
+        ))
+        .await
+        .unwrap()
+        .expect("a row");
+    row.try_get_by_index::<String>(0).unwrap()
+}
+
+async fn a_deleted_reply_takes_its_mail_back_and_unconfirmed_addresses_are_forgotten(
+    backend: Backend,
+) {
+    // Nothing listens there: every mail stays in the outbox, to be retried.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = parley::config::MailConfig::new(
+        &format!("smtp://127.0.0.1:{closed}"),
+        "comments@news.example",
+        url::Url::parse("http://parley.test").unwrap(),
+    );
+    let settings_config = config.clone();
+    let app = spawn_app_with(backend, move |s| s.mail = Some(settings_config)).await;
+    let token = app.admin_token().await;
+    app.create_article(&token, "ferry").await;
+    let ann = "ann@readers.example";
+    let first = post_as(
+        &app,
+        "ferry",
+        "Ann",
+        ann,
+        "Is the ferry running?",
+        None,
+        true,
+    )
+    .await;
+    app.approve(&token, &first).await;
+    assert_eq!(sql_number(&app, "SELECT COUNT(*) FROM outbox").await, 1);
+    // The confirmation, read where it waits.
+    let body = sql_text(&app, "SELECT body FROM outbox").await;
+    let confirmation = Received {
+        headers: HashMap::new(),
+        body,
+    };
+    let confirmed = app
+        .client()
+        .post(to_server(&confirmation.link("/mail/confirm"), &app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(confirmed.status(), 200);
+
+    let reply = post_as(
+        &app,
+        "ferry",
+        "Bob",
+        "bob@readers.example",
+        "Only on Sundays",
+        Some(&first),
+        true,
+    )
+    .await;
+    app.approve(&token, &reply).await;
+    // Bob's own confirmation, and the notification to Ann.
+    assert_eq!(
+        sql_number(&app, "SELECT COUNT(*) FROM outbox").await,
+        3,
+        "the notification waits"
+    );
+    let deleted = app
+        .gql_as(
+            &token,
+            "mutation($id: ID!) { deleteComment(id: $id) { deletedId } }",
+            json!({ "id": reply }),
+        )
+        .await;
+    assert_no_errors(&deleted);
+    assert_eq!(
+        sql_number(&app, "SELECT COUNT(*) FROM outbox").await,
+        2,
+        "the deleted reply's mail went with it; the confirmations stay"
+    );
+
+    // Bob asked and never confirmed; 31 days later the sweep forgets him,
+    // and keeps Ann, who confirmed.
+    assert_eq!(
+        sql_number(&app, "SELECT COUNT(*) FROM mail_recipients").await,
+        2
+    );
+    let month_ago = parley::store::now_micros() - 31 * 24 * 3_600 * 1_000_000;
+    run_sql(
+        &app,
+        &format!("UPDATE mail_recipients SET created_at = {month_ago}"),
+    )
+    .await;
+    let db = app.stop().await;
+    let mut settings = test_settings(&db);
+    settings.mail = Some(config);
+    let app = start(db, settings).await;
+    wait_until(
+        Duration::from_secs(10),
+        "the unconfirmed address is forgotten",
+        || async { sql_number(&app, "SELECT COUNT(*) FROM mail_recipients").await == 1 },
+    )
+    .await;
+    assert_eq!(
+        sql_number(&app, "SELECT COUNT(*) FROM mail_consents").await,
+        1
+    );
+    app.stop().await;
 }
